@@ -1,0 +1,375 @@
+//! The command table: every command a model answers, its family and its handler.
+//! `AT+CLAC`, the README's command list and the unknown-command path all read this one table.
+
+mod basic;
+mod identity;
+mod network;
+mod sms;
+
+use crate::at::{Command, Form, Param};
+use crate::dte::ResultCode;
+use crate::modem::{Modem, Profile, Settings};
+
+/// A group of commands a profile enables as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// ITU-T V.250 basic commands (`E`, `Q`, `V`, `S`, `&F`…).
+    V250,
+    /// 3GPP 27.007/27.005 commands every GSM module has.
+    Gsm27007,
+    /// SIMCom proprietary commands (`+CLTS`, `+CPOWD`, `+CCID`…).
+    Simcom,
+    /// Telit proprietary commands (`#SELINT`, `#CGMM`…).
+    Telit,
+}
+
+/// How a command that succeeded ends its part of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// Go on; `OK` at the end of the line.
+    Ok,
+    /// No final result when this is the last command (`+CIFSR`).
+    NoFinalIfLast,
+    /// A text replacing `OK` when last (`SHUT OK`).
+    Final(String),
+    /// A result code replacing `OK` (`NO CARRIER` for `ATO` on Telit).
+    Result(ResultCode),
+    /// End the line here with this result (or none) and ignore the rest (`+CPOWD`, `+CFUN=1,1`).
+    Stop(Option<ResultCode>),
+}
+
+/// Why a command failed; the modem turns it into `ERROR` or `+CME ERROR` per `+CMEE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    /// Unknown command or malformed line (`+CME ERROR: 100` / `unknown`).
+    Unknown,
+    /// The command exists but not in this form (`AT+CGMI?`).
+    UnsupportedForm,
+    /// A parameter is missing, not a number or out of range.
+    InvalidParameter,
+    /// A V.250 basic command's plain `ERROR`, whatever `+CMEE` says.
+    Plain,
+    /// A specific `+CME ERROR` code.
+    Cme(u16),
+    /// A `+CMS ERROR` code (27.005): printed whatever `+CMEE` says.
+    Cms(u16),
+}
+
+impl CmdError {
+    pub fn reason(&self) -> String {
+        match self {
+            CmdError::Unknown => "unknown command".into(),
+            CmdError::UnsupportedForm => "this form of the command is not supported".into(),
+            CmdError::InvalidParameter => "invalid parameter".into(),
+            CmdError::Plain => "invalid value".into(),
+            CmdError::Cme(code) => format!("+CME ERROR {code}"),
+            CmdError::Cms(code) => format!("+CMS ERROR {code}"),
+        }
+    }
+}
+
+pub type CmdResult = Result<Done, CmdError>;
+pub type Handler = fn(&mut Modem, &Command) -> CmdResult;
+
+/// One row of the command table.
+pub struct Entry {
+    /// As typed after `AT`, upper case: `E`, `&W`, `S`, `+CSQ`, `#SELINT`.
+    pub name: &'static str,
+    pub family: Family,
+    pub handler: Handler,
+    /// One line for the README.
+    pub summary: &'static str,
+}
+
+macro_rules! entry {
+    ($name:expr, $family:ident, $handler:path, $summary:expr) => {
+        Entry {
+            name: $name,
+            family: Family::$family,
+            handler: $handler,
+            summary: $summary,
+        }
+    };
+}
+
+/// Every command simodem knows, in `+CLAC` order.
+pub static TABLE: &[Entry] = &[
+    entry!("&C", V250, basic::ampersand_c, "DCD mode"),
+    entry!("&D", V250, basic::ampersand_d, "DTR mode"),
+    entry!("&F", V250, basic::ampersand_f, "factory settings"),
+    entry!("&K", V250, basic::ampersand_k, "flow control"),
+    entry!("&V", V250, basic::ampersand_v, "show profiles"),
+    entry!("&W", V250, basic::ampersand_w, "store profile"),
+    entry!("E", V250, basic::echo, "command echo"),
+    entry!("H", V250, basic::hook, "hang up"),
+    entry!("I", V250, identity::ati, "identification"),
+    entry!("L", V250, basic::speaker_volume, "speaker volume"),
+    entry!("M", V250, basic::speaker_mode, "speaker mode"),
+    entry!("O", V250, basic::online, "return to data mode"),
+    entry!("Q", V250, basic::quiet, "result code suppression"),
+    entry!("S", V250, basic::s_register, "S-registers"),
+    entry!("V", V250, basic::verbose, "verbose result codes"),
+    entry!("X", V250, basic::x_level, "result code set"),
+    entry!("Z", V250, basic::reset_profile, "restore stored profile"),
+    entry!("+CBC", Gsm27007, network::cbc, "battery charge"),
+    entry!("+CCID", Simcom, identity::ccid, "SIM ICCID"),
+    entry!("+CCLK", Gsm27007, network::cclk, "real-time clock"),
+    entry!("+CFUN", Gsm27007, network::cfun, "phone functionality"),
+    entry!("+CGATT", Gsm27007, network::cgatt, "GPRS attach"),
+    entry!("+CGMI", Gsm27007, identity::manufacturer, "manufacturer"),
+    entry!("+CGMM", Gsm27007, identity::model, "model"),
+    entry!("+CGMR", Gsm27007, identity::revision, "revision"),
+    entry!("+CGREG", Gsm27007, network::cgreg, "GPRS registration"),
+    entry!("+CGSN", Gsm27007, identity::imei, "IMEI"),
+    entry!("+CIMI", Gsm27007, identity::imsi, "IMSI"),
+    entry!("+CIURC", Simcom, basic::ciurc, "Call Ready URC"),
+    entry!("+CLAC", Gsm27007, identity::clac, "list commands"),
+    entry!("+CLIP", Gsm27007, sms::clip, "caller id"),
+    entry!("+CLTS", Simcom, network::clts, "network time sync"),
+    entry!("+CMEE", Gsm27007, basic::cmee, "error format"),
+    entry!("+CMGF", Gsm27007, sms::cmgf, "SMS format"),
+    entry!("+CNUM", Gsm27007, identity::cnum, "own number"),
+    entry!("+COPS", Gsm27007, network::cops, "operator selection"),
+    entry!("+CPAS", Gsm27007, network::cpas, "activity status"),
+    entry!("+CPIN", Gsm27007, network::cpin, "SIM PIN"),
+    entry!("+CPOWD", Simcom, network::cpowd, "power down"),
+    entry!("+CRC", Gsm27007, sms::crc, "extended ring"),
+    entry!("+CREG", Gsm27007, network::creg, "network registration"),
+    entry!("+CSCA", Gsm27007, sms::csca, "SMS centre"),
+    entry!("+CSCLK", Simcom, basic::csclk, "slow clock"),
+    entry!("+CSCS", Gsm27007, basic::cscs, "character set"),
+    entry!("+CSMINS", Simcom, network::csmins, "SIM inserted"),
+    entry!("+CSMP", Gsm27007, sms::csmp, "SMS text parameters"),
+    entry!("+CSPN", Simcom, network::cspn, "service provider name"),
+    entry!("+CSQ", Gsm27007, network::csq, "signal quality"),
+    entry!("+CVHU", Simcom, sms::cvhu, "voice hang-up"),
+    entry!("+GCAP", Gsm27007, identity::gcap, "capabilities"),
+    entry!("+GMI", Gsm27007, identity::manufacturer, "manufacturer"),
+    entry!("+GMM", Gsm27007, identity::model, "model"),
+    entry!("+GMR", Gsm27007, identity::revision, "revision"),
+    entry!("+GOI", Simcom, identity::goi, "object id"),
+    entry!("+GSN", Gsm27007, identity::gsn, "serial number"),
+    entry!("+GSV", Simcom, identity::gsv, "product information"),
+    entry!("+ICF", Gsm27007, basic::icf, "character framing"),
+    entry!("+IFC", Gsm27007, basic::ifc, "flow control"),
+    entry!("+IPR", Gsm27007, basic::ipr, "baud rate"),
+    entry!("#CCID", Telit, identity::telit_ccid, "SIM ICCID"),
+    entry!("#CGMI", Telit, identity::telit_manufacturer, "manufacturer"),
+    entry!("#CGMM", Telit, identity::telit_model, "model"),
+    entry!("#CGMR", Telit, identity::telit_revision, "revision"),
+    entry!("#CGSN", Telit, identity::telit_imei, "IMEI"),
+    entry!("#REBOOT", Telit, network::telit_reboot, "reboot"),
+    entry!("#SELINT", Telit, basic::selint, "interface style"),
+    entry!("#SHDN", Telit, network::telit_shutdown, "power off"),
+];
+
+/// The entry for `name` if the profile answers it.
+pub fn lookup(profile: &Profile, name: &str) -> Option<&'static Entry> {
+    TABLE
+        .iter()
+        .find(|e| e.name == name && profile.has_family(e.family))
+}
+
+/// The commands a profile answers, in table order.
+pub fn supported(profile: &Profile) -> impl Iterator<Item = &'static Entry> + '_ {
+    TABLE.iter().filter(|e| profile.has_family(e.family))
+}
+
+/// The `+CLAC` lines for a profile: `AT` + name, S-registers one by one.
+pub fn clac_lines(profile: &Profile) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in supported(profile) {
+        if entry.name == "S" {
+            lines.extend(
+                profile
+                    .s_registers
+                    .iter()
+                    .map(|r| format!("ATS{}", r.index)),
+            );
+        } else {
+            lines.push(format!("AT{}", entry.name));
+        }
+    }
+    lines
+}
+
+/// The text of a `+CME ERROR` code under `+CMEE=2`.
+pub fn cme_text(profile: &Profile, code: u16) -> &'static str {
+    if let Some((_, text)) = profile.cme_text_overrides.iter().find(|(c, _)| *c == code) {
+        return text;
+    }
+    match code {
+        0 => "phone failure",
+        1 => "no connection to phone",
+        2 => "phone-adaptor link reserved",
+        3 => "operation not allowed",
+        4 => "operation not supported",
+        5 => "PH-SIM PIN required",
+        10 => "SIM not inserted",
+        11 => "SIM PIN required",
+        12 => "SIM PUK required",
+        13 => "SIM failure",
+        14 => "SIM busy",
+        15 => "SIM wrong",
+        16 => "incorrect password",
+        17 => "SIM PIN2 required",
+        18 => "SIM PUK2 required",
+        20 => "memory full",
+        21 => "invalid index",
+        22 => "not found",
+        23 => "memory failure",
+        24 => "text string too long",
+        25 => "invalid characters in text string",
+        26 => "dial string too long",
+        27 => "invalid characters in dial string",
+        30 => "no network service",
+        31 => "network timeout",
+        32 => "network not allowed - emergency call only",
+        100 => "unknown",
+        765 => "invalid input value",
+        766 => "Unsupported mode",
+        767 => "Operation failed",
+        _ => "unknown",
+    }
+}
+
+// ----- parameter helpers shared by the handler files -----
+
+/// The parameters of a set command (empty for other forms).
+pub(crate) fn params(command: &Command) -> &[Param] {
+    match &command.form {
+        Form::Set(params) => params,
+        _ => &[],
+    }
+}
+
+/// Parameter `index` as a number within `min..=max`; `None` when omitted or absent.
+pub(crate) fn int_param(
+    command: &Command,
+    index: usize,
+    min: u32,
+    max: u32,
+) -> Result<Option<u32>, CmdError> {
+    let Some(param) = params(command).get(index) else {
+        return Ok(None);
+    };
+    if param.is_omitted() {
+        return Ok(None);
+    }
+    if param.quoted {
+        return Err(CmdError::InvalidParameter);
+    }
+    let value: u32 = param.text.parse().map_err(|_| CmdError::InvalidParameter)?;
+    if value < min || value > max {
+        return Err(CmdError::InvalidParameter);
+    }
+    Ok(Some(value))
+}
+
+/// A required numeric parameter.
+pub(crate) fn required_int(
+    command: &Command,
+    index: usize,
+    min: u32,
+    max: u32,
+) -> Result<u32, CmdError> {
+    int_param(command, index, min, max)?.ok_or(CmdError::InvalidParameter)
+}
+
+/// Parameter `index` as text (quoted or not); `None` when omitted or absent.
+pub(crate) fn str_param(command: &Command, index: usize) -> Option<&str> {
+    params(command)
+        .get(index)
+        .filter(|p| !p.is_omitted())
+        .map(|p| p.text.as_str())
+}
+
+/// Fails when more than `max` parameters were given.
+pub(crate) fn at_most(command: &Command, max: usize) -> Result<(), CmdError> {
+    if params(command).len() > max {
+        Err(CmdError::InvalidParameter)
+    } else {
+        Ok(())
+    }
+}
+
+/// A basic command's number (missing → 0) if it is one of `allowed`; else plain `ERROR`.
+pub(crate) fn basic_value(command: &Command, allowed: &[u32]) -> Result<u32, CmdError> {
+    match command.form {
+        Form::Basic(value) => {
+            let value = value.unwrap_or(0);
+            if allowed.contains(&value) {
+                Ok(value)
+            } else {
+                Err(CmdError::Plain)
+            }
+        }
+        _ => Err(CmdError::Unknown),
+    }
+}
+
+/// A numeric extended setting: `=?` prints `<name>: <range>`, `?` prints `<name>: <value>`,
+/// `=<n>` (omitted → `default`) stores it.
+pub(crate) fn numeric_setting(
+    modem: &mut Modem,
+    command: &Command,
+    range_text: &str,
+    max: u32,
+    default: u32,
+    field: fn(&mut Settings) -> &mut u32,
+) -> CmdResult {
+    match &command.form {
+        Form::Test => {
+            modem.info.push(format!("{}: {range_text}", command.name));
+            Ok(Done::Ok)
+        }
+        Form::Read => {
+            let value = *field(&mut modem.settings);
+            modem.info.push(format!("{}: {value}", command.name));
+            Ok(Done::Ok)
+        }
+        Form::Set(_) => {
+            at_most(command, 1)?;
+            let value = int_param(command, 0, 0, max)?.unwrap_or(default);
+            *field(&mut modem.settings) = value;
+            Ok(Done::Ok)
+        }
+        _ => Err(CmdError::UnsupportedForm),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modem::profile::{PROFILES, SIM900, TELIT};
+
+    #[test]
+    fn table_names_are_unique() {
+        let mut names: Vec<&str> = TABLE.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn profiles_answer_only_their_families() {
+        assert!(lookup(&SIM900, "+CLTS").is_some());
+        assert!(lookup(&TELIT, "+CLTS").is_none());
+        assert!(lookup(&TELIT, "#SELINT").is_some());
+        assert!(lookup(&SIM900, "#SELINT").is_none());
+        for profile in PROFILES {
+            assert!(lookup(profile, "+MODE").is_none());
+        }
+    }
+
+    #[test]
+    fn clac_lists_s_registers_one_by_one() {
+        let lines = clac_lines(&SIM900);
+        assert_eq!(lines[0], "AT&C");
+        assert!(lines.contains(&"ATS12".to_string()));
+        assert!(!lines.contains(&"ATS".to_string()));
+        assert!(lines.contains(&"AT+CPOWD".to_string()));
+        assert!(!clac_lines(&TELIT).contains(&"AT+CPOWD".to_string()));
+    }
+}

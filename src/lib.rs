@@ -1,0 +1,7 @@
+//! simodem: a software twin of SIM900 and Telit GSM/GPRS modems on a virtual serial port.
+//! The core (`at`, `dte`, `commands`, `modem`) is sans-I/O; `host` runs it under tokio.
+
+pub mod at;
+pub mod commands;
+pub mod dte;
+pub mod modem;

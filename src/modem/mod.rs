@@ -1,0 +1,654 @@
+//! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
+//! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
+
+pub mod profile;
+pub mod settings;
+mod state;
+
+use std::collections::VecDeque;
+
+use crate::at::{self, Command};
+use crate::commands::{self, CmdError, Done};
+use crate::dte::{Framing, LineDiscipline, LineEvent, LineRegisters, ResultCode};
+
+pub use profile::Profile;
+pub use settings::{Nvm, Settings};
+pub use state::{Identity, NetworkView, Radio, Service, Sim};
+
+/// Modem time: microseconds since the world started. Real or virtual, the core cannot tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(pub u64);
+
+impl Instant {
+    pub fn from_millis(ms: u64) -> Self {
+        Instant(ms.saturating_mul(1000))
+    }
+    pub fn plus_millis(self, ms: u64) -> Self {
+        Instant(self.0.saturating_add(ms.saturating_mul(1000)))
+    }
+    pub fn as_millis(self) -> u64 {
+        self.0 / 1000
+    }
+}
+
+/// Everything that can happen to a modem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Bytes the client wrote, as one read returned them.
+    Dte(Vec<u8>),
+    /// A client opened the port (DTR raised).
+    DteOpened,
+    /// The client closed the port (DTR dropped).
+    DteClosed,
+    /// A deadline from `next_deadline()` was reached.
+    Timer,
+}
+
+/// Everything a modem does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Bytes for the client.
+    Dte(Vec<u8>),
+    /// Non-volatile memory changed; the host persists it (with `--state`).
+    SaveNvm(Nvm),
+    /// An explanation for logs, the trace and the control plane.
+    Event(TraceEvent),
+}
+
+/// Why the modem did something, in words a person reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEvent {
+    pub at: Instant,
+    pub message: String,
+}
+
+/// Everything needed to build one modem.
+#[derive(Debug, Clone)]
+pub struct ModemConfig {
+    pub profile: &'static Profile,
+    pub identity: Identity,
+    /// The SIM's PIN; `None` means the SIM asks for none.
+    pub pin: Option<String>,
+    pub puk: String,
+    pub sim_inserted: bool,
+    pub network: NetworkView,
+    /// What `--state` held at start.
+    pub nvm: Nvm,
+    /// Wall-clock time (Unix seconds, UTC) at modem time zero, for the RTC.
+    pub rtc_epoch_unix: i64,
+}
+
+impl ModemConfig {
+    /// A modem of the given model with test identities and the default network.
+    pub fn new(profile: &'static Profile) -> Self {
+        ModemConfig {
+            profile,
+            identity: Identity::default(),
+            pin: None,
+            puk: "12345678".into(),
+            sim_inserted: true,
+            network: NetworkView::default(),
+            nvm: Nvm::default(),
+            rtc_epoch_unix: 1_767_225_600, // 2026-01-01 00:00:00 UTC
+        }
+    }
+}
+
+/// Work the core has scheduled for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    BootUrc(profile::BootUrc),
+    SimReady,
+    Registered,
+}
+
+/// The emulated module.
+pub struct Modem {
+    pub(crate) profile: &'static Profile,
+    pub(crate) config: ModemConfig,
+    pub(crate) now: Instant,
+    pub(crate) settings: Settings,
+    pub(crate) nvm: Nvm,
+    pub(crate) radio: Radio,
+    pub(crate) line: LineDiscipline,
+    pub(crate) last_line: Vec<u8>,
+    /// Information text of the command being executed.
+    pub(crate) info: Vec<String>,
+    /// URCs raised while a line runs, printed after its final result.
+    pub(crate) urc_queue: Vec<String>,
+    pub(crate) timers: Vec<(Instant, TimerKind)>,
+    pub(crate) powered: bool,
+    /// With `+IPR=0` the modem says nothing until it has seen `AT`/`At`.
+    pub(crate) baud_detected: bool,
+    baud_saw_a: bool,
+    pub(crate) dte_open: bool,
+    /// RTC offset set by `+CCLK=` (seconds), and its time zone in quarter hours.
+    pub(crate) rtc_offset_s: i64,
+    pub(crate) rtc_zone_q: i32,
+    pub(crate) reboot_requested: bool,
+    pub(crate) power_off_requested: bool,
+    dte_out: Vec<u8>,
+    outputs: VecDeque<Output>,
+}
+
+impl Modem {
+    /// Powers the modem on at `now`.
+    pub fn new(config: ModemConfig, now: Instant) -> Self {
+        let profile = config.profile;
+        let nvm = config.nvm.clone();
+        let mut modem = Modem {
+            profile,
+            settings: Settings::factory(profile),
+            nvm,
+            radio: Radio::new(&config),
+            config,
+            now,
+            line: LineDiscipline::new(),
+            last_line: Vec::new(),
+            info: Vec::new(),
+            urc_queue: Vec::new(),
+            timers: Vec::new(),
+            powered: false,
+            baud_detected: false,
+            baud_saw_a: false,
+            dte_open: false,
+            rtc_offset_s: 0,
+            rtc_zone_q: 0,
+            reboot_requested: false,
+            power_off_requested: false,
+            dte_out: Vec::new(),
+            outputs: VecDeque::new(),
+        };
+        modem.power_on();
+        modem.flush();
+        modem
+    }
+
+    pub fn profile(&self) -> &'static Profile {
+        self.profile
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn is_powered(&self) -> bool {
+        self.powered
+    }
+
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        if now > self.now {
+            self.now = now;
+        }
+        match input {
+            Input::Dte(bytes) => {
+                if !self.dte_open {
+                    self.set_dte_open(true);
+                }
+                self.feed_dte(&bytes);
+            }
+            Input::DteOpened => self.set_dte_open(true),
+            Input::DteClosed => self.set_dte_open(false),
+            Input::Timer => self.fire_due_timers(),
+        }
+        self.flush();
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _)| *at).min()
+    }
+
+    // ----- internals shared with the command handlers -----
+
+    pub(crate) fn explain(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::debug!(target: "simodem::why", at_ms = self.now.as_millis(), "{message}");
+        self.push_output(Output::Event(TraceEvent {
+            at: self.now,
+            message,
+        }));
+    }
+
+    fn push_output(&mut self, output: Output) {
+        // Keep byte order with events: bytes gathered so far go first.
+        if !self.dte_out.is_empty() {
+            let bytes = std::mem::take(&mut self.dte_out);
+            self.outputs.push_back(Output::Dte(bytes));
+        }
+        self.outputs.push_back(output);
+    }
+
+    fn flush(&mut self) {
+        if !self.dte_out.is_empty() {
+            let bytes = std::mem::take(&mut self.dte_out);
+            self.outputs.push_back(Output::Dte(bytes));
+        }
+    }
+
+    pub(crate) fn framing(&self) -> Framing {
+        Framing {
+            verbose: self.settings.verbose,
+            quiet: self.settings.quiet,
+        }
+    }
+
+    /// Bytes toward the client, if one is there to read them and the line speed is known.
+    fn write_dte(&mut self, bytes: &[u8]) {
+        if !self.powered {
+            return;
+        }
+        if !self.baud_detected {
+            return;
+        }
+        if !self.dte_open {
+            return;
+        }
+        self.dte_out.extend_from_slice(bytes);
+    }
+
+    /// Raises an unsolicited result code now (or after the line being executed).
+    pub(crate) fn urc(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if !self.baud_detected || !self.dte_open {
+            self.explain(format!(
+                "URC {text:?} lost: no client is listening at a known speed"
+            ));
+            return;
+        }
+        self.urc_queue.push(text);
+    }
+
+    fn flush_urcs(&mut self) {
+        let urcs = std::mem::take(&mut self.urc_queue);
+        for text in urcs {
+            let mut bytes = Vec::new();
+            self.framing().urc(&text, &mut bytes);
+            self.write_dte(&bytes);
+        }
+    }
+
+    pub(crate) fn schedule(&mut self, after_ms: u64, kind: TimerKind) {
+        let at = self.now.plus_millis(after_ms);
+        self.timers.push((at, kind));
+    }
+
+    pub(crate) fn cancel_timers(&mut self, kind: TimerKind) {
+        self.timers.retain(|(_, k)| *k != kind);
+    }
+
+    fn set_dte_open(&mut self, open: bool) {
+        if open == self.dte_open {
+            return;
+        }
+        self.dte_open = open;
+        if open {
+            self.explain("client opened the port: DTR raised");
+        } else {
+            self.line.reset();
+            let action = match self.settings.dtr_mode {
+                0 => "&D0: ignored",
+                1 => "&D1: stay in command mode (no data call to leave)",
+                _ => "&D2: hang up (no call to hang up)",
+            };
+            self.explain(format!(
+                "client closed the port: DTR dropped, {action}; partly typed line discarded"
+            ));
+        }
+    }
+
+    // ----- power -----
+
+    fn power_on(&mut self) {
+        self.powered = true;
+        self.settings = self
+            .nvm
+            .stored_profile
+            .clone()
+            .unwrap_or_else(|| Settings::factory(self.profile));
+        self.radio = Radio::new(&self.config);
+        self.line.reset();
+        self.last_line.clear();
+        self.timers.clear();
+        self.urc_queue.clear();
+        self.baud_detected = self.settings.ipr != 0;
+        self.baud_saw_a = false;
+        self.explain(if self.baud_detected {
+            format!(
+                "power on at fixed rate {} baud: boot URCs follow",
+                self.settings.ipr
+            )
+        } else {
+            "power on with +IPR=0 (auto-baud): silent until the first AT".to_string()
+        });
+        // Boot URCs first: at equal times timers fire in the order they were scheduled, and the
+        // SIM's own `+CPIN:` announcement finishes its start-up before registration begins.
+        for &(ms, urc) in self.profile.boot.urcs {
+            self.schedule(ms, TimerKind::BootUrc(urc));
+        }
+        self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimReady);
+    }
+
+    fn power_off(&mut self) {
+        self.powered = false;
+        self.timers.clear();
+        self.urc_queue.clear();
+        self.line.reset();
+        self.explain("powered down: input is ignored until reboot");
+    }
+
+    /// Restart as after pressing the power key (`+CFUN=1,1`, `#REBOOT`).
+    pub fn reboot(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.explain("reboot");
+        self.power_on();
+        self.flush();
+    }
+
+    // ----- timers -----
+
+    fn fire_due_timers(&mut self) {
+        loop {
+            let due = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, (at, _))| *at <= self.now)
+                .min_by_key(|(i, (at, _))| (*at, *i))
+                .map(|(i, _)| i);
+            let Some(index) = due else { break };
+            let (_, kind) = self.timers.remove(index);
+            self.fire(kind);
+        }
+        if !self.line.is_typing() {
+            self.flush_urcs();
+        }
+    }
+
+    fn fire(&mut self, kind: TimerKind) {
+        match kind {
+            TimerKind::BootUrc(urc) => self.boot_urc(urc),
+            TimerKind::SimReady => self.sim_initialised(false),
+            TimerKind::Registered => {
+                self.radio.camped = true;
+                self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
+                self.explain("network search finished: camped on the cell");
+                self.sync_registration();
+            }
+        }
+    }
+
+    fn boot_urc(&mut self, urc: profile::BootUrc) {
+        use profile::BootUrc;
+        match urc {
+            BootUrc::Rdy => self.urc("RDY"),
+            BootUrc::CfunOne => self.urc("+CFUN: 1"),
+            BootUrc::CpinState => {
+                if self.radio.sim == Sim::Initialising {
+                    self.sim_initialised(true);
+                } else {
+                    let text = format!("+CPIN: {}", self.radio.sim.cpin_text());
+                    self.urc(text);
+                }
+            }
+            BootUrc::CallReady => {
+                if self.radio.sim == Sim::Ready && self.settings.call_ready_urc == 1 {
+                    self.urc("Call Ready");
+                }
+            }
+            BootUrc::SmsReady => {
+                if self.radio.sim == Sim::Ready {
+                    self.urc("SMS Ready");
+                }
+            }
+        }
+    }
+
+    /// The SIM finished its start-up: ready, or asking for its PIN; `announce` prints `+CPIN:`.
+    pub(crate) fn sim_initialised(&mut self, announce: bool) {
+        if self.radio.sim != Sim::Initialising {
+            return;
+        }
+        self.radio.sim = if self.radio.pin.is_some() {
+            Sim::PinRequired { attempts_left: 3 }
+        } else {
+            Sim::Ready
+        };
+        self.explain(format!("SIM initialised: {}", self.radio.sim.cpin_text()));
+        if announce {
+            self.urc(format!("+CPIN: {}", self.radio.sim.cpin_text()));
+        }
+        self.start_network_search();
+    }
+
+    /// Begins the registration timer when radio, SIM and operator selection allow it.
+    pub(crate) fn start_network_search(&mut self) {
+        self.cancel_timers(TimerKind::Registered);
+        if self.radio.can_search() {
+            self.schedule(self.profile.boot.registration_ms, TimerKind::Registered);
+        }
+        self.sync_registration();
+    }
+
+    /// Emits `+CREG`/`+CGREG` URCs when the status the client was last told of has changed.
+    pub(crate) fn sync_registration(&mut self) {
+        let creg = self.radio.creg_stat(&self.config.network);
+        if creg != self.radio.reported_creg {
+            self.radio.reported_creg = creg;
+            match self.settings.creg_mode {
+                1 => self.urc(format!("+CREG: {creg}")),
+                2 => {
+                    let cell = self.cell_suffix(creg);
+                    self.urc(format!("+CREG: {creg}{cell}"))
+                }
+                _ => {}
+            }
+        }
+        let cgreg = self.radio.cgreg_stat(&self.config.network);
+        if cgreg != self.radio.reported_cgreg {
+            self.radio.reported_cgreg = cgreg;
+            match self.settings.cgreg_mode {
+                1 => self.urc(format!("+CGREG: {cgreg}")),
+                2 => {
+                    let cell = self.cell_suffix(cgreg);
+                    self.urc(format!("+CGREG: {cgreg}{cell}"))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `,"LAC","CI"` when registered, else nothing.
+    pub(crate) fn cell_suffix(&self, stat: u32) -> String {
+        if stat == 1 || stat == 5 {
+            format!(
+                ",\"{:04X}\",\"{:04X}\"",
+                self.config.network.lac, self.config.network.cell_id
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    // ----- command state -----
+
+    fn feed_dte(&mut self, bytes: &[u8]) {
+        if !self.powered {
+            return;
+        }
+        for &byte in bytes {
+            if !self.powered {
+                break;
+            }
+            if !self.baud_detected && !self.detect_baud(byte) {
+                continue;
+            }
+            let regs = LineRegisters {
+                terminator: self.settings.s_register(3) as u8,
+                backspace: self.settings.s_register(5) as u8,
+                max_chars: self.profile.max_line_chars,
+            };
+            let step = self.line.feed(byte, regs);
+            if step.echo && self.settings.echo {
+                self.write_dte(&[byte]);
+            }
+            match step.event {
+                Some(LineEvent::Line(line)) => self.run_line(line),
+                Some(LineEvent::Repeat) => {
+                    let line = self.last_line.clone();
+                    self.run_line(line);
+                }
+                Some(LineEvent::TooLong { chars }) => {
+                    self.explain(format!(
+                        "line of {chars} characters exceeds {} → ERROR, nothing executed",
+                        self.profile.max_line_chars
+                    ));
+                    let mut out = Vec::new();
+                    self.framing().result(&ResultCode::Error, &mut out);
+                    self.write_dte(&out);
+                    self.flush_urcs();
+                }
+                None => {}
+            }
+            if self.reboot_requested {
+                self.reboot_requested = false;
+                self.power_on();
+                break;
+            }
+            if self.power_off_requested {
+                self.power_off_requested = false;
+                self.power_off();
+                break;
+            }
+        }
+    }
+
+    /// Auto-baud: bytes are lost until `A` followed by `T` or `t` arrives.
+    fn detect_baud(&mut self, byte: u8) -> bool {
+        if self.baud_saw_a && (byte == b'T' || byte == b't') {
+            self.baud_detected = true;
+            self.explain("auto-baud: rate detected from \"AT\"");
+            let regs = LineRegisters {
+                terminator: self.settings.s_register(3) as u8,
+                backspace: self.settings.s_register(5) as u8,
+                max_chars: self.profile.max_line_chars,
+            };
+            self.line.reset();
+            self.line.feed(b'A', regs);
+            if self.settings.echo {
+                self.write_dte(b"A");
+            }
+            return true;
+        }
+        self.baud_saw_a = byte == b'A';
+        false
+    }
+
+    fn run_line(&mut self, line: Vec<u8>) {
+        let parsed = at::parse_line(&line);
+        self.last_line = line;
+        let count = parsed.commands.len();
+        let mut final_code = ResultCode::Ok;
+        let mut failed = false;
+        let mut silent = false;
+        for (i, command) in parsed.commands.iter().enumerate() {
+            let is_last = i + 1 == count && parsed.error.is_none();
+            self.info.clear();
+            let outcome = self.execute(command);
+            let info = std::mem::take(&mut self.info);
+            let mut out = Vec::new();
+            self.framing().info(&info, &mut out);
+            self.write_dte(&out);
+            match outcome {
+                Ok(Done::Ok) => {}
+                Ok(Done::NoFinalIfLast) => silent = is_last,
+                Ok(Done::Final(text)) => {
+                    if is_last {
+                        final_code = ResultCode::Text(text);
+                    } else {
+                        let mut out = Vec::new();
+                        self.framing().info(&[text], &mut out);
+                        self.write_dte(&out);
+                    }
+                }
+                Ok(Done::Result(code)) => final_code = code,
+                Ok(Done::Stop(code)) => {
+                    if let Some(code) = code {
+                        let mut out = Vec::new();
+                        self.framing().result(&code, &mut out);
+                        self.write_dte(&out);
+                    }
+                    silent = true;
+                    break;
+                }
+                Err(error) => {
+                    self.explain(format!("{} failed: {}", describe(command), error.reason()));
+                    final_code = self.error_result(&error);
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed
+            && !silent
+            && let Some(error) = &parsed.error
+        {
+            self.explain(format!("syntax error in command line: {error:?} → ERROR"));
+            final_code = self.error_result(&CmdError::Unknown);
+        }
+        if !silent || failed {
+            let mut out = Vec::new();
+            self.framing().result(&final_code, &mut out);
+            self.write_dte(&out);
+        }
+        self.flush_urcs();
+    }
+
+    fn execute(&mut self, command: &Command) -> Result<Done, CmdError> {
+        match commands::lookup(self.profile, &command.name) {
+            Some(entry) => (entry.handler)(self, command),
+            None => Err(CmdError::Unknown),
+        }
+    }
+
+    /// The final result for an error, in the current `+CMEE` format.
+    pub(crate) fn error_result(&self, error: &CmdError) -> ResultCode {
+        let code = match error {
+            CmdError::Plain => return ResultCode::Error,
+            CmdError::Cms(code) => return ResultCode::Text(format!("+CMS ERROR: {code}")),
+            CmdError::Unknown => 100,
+            CmdError::Cme(code) => *code,
+            CmdError::InvalidParameter => self.profile.invalid_parameter_error,
+            CmdError::UnsupportedForm => match self.profile.unsupported_form_error {
+                Some(code) => code,
+                None => 100,
+            },
+        };
+        match self.settings.cmee {
+            1 => ResultCode::Text(format!("+CME ERROR: {code}")),
+            2 => ResultCode::Text(format!(
+                "+CME ERROR: {}",
+                commands::cme_text(self.profile, code)
+            )),
+            _ => ResultCode::Error,
+        }
+    }
+
+    /// Asks the host to persist NVM.
+    pub(crate) fn save_nvm(&mut self) {
+        let nvm = self.nvm.clone();
+        self.push_output(Output::SaveNvm(nvm));
+    }
+}
+
+fn describe(command: &Command) -> String {
+    format!("AT{} {:?}", command.name, command.form)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,251 @@
+//! Model personalities as data: identification strings, limits, factory values, boot timeline,
+//! enabled command families and the choices the specs leave open. No handler branches on the model.
+
+use crate::commands::Family;
+
+/// One S-register a model has.
+#[derive(Debug, Clone, Copy)]
+pub struct SRegister {
+    pub index: u32,
+    pub factory: u32,
+    pub min: u32,
+    pub max: u32,
+    /// Writes are accepted but change nothing (SIM900 S2/S12).
+    pub read_only: bool,
+}
+
+/// How `ATSn?` prints a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SRegisterFormat {
+    /// `0`, `13` (SIM900, matching its `AT&V`).
+    Plain,
+    /// `000`, `013` (V.250 and Telit).
+    ThreeDigits,
+}
+
+/// An unsolicited line printed at a fixed time after power-on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootUrc {
+    Rdy,
+    CfunOne,
+    /// `+CPIN: <state>` as the SIM comes up.
+    CpinState,
+    /// `Call Ready` (SIM900, only with `AT+CIURC=1`).
+    CallReady,
+    /// `SMS Ready`.
+    SmsReady,
+}
+
+/// What happens when, in milliseconds after power-on.
+#[derive(Debug, Clone, Copy)]
+pub struct BootTimeline {
+    /// URCs printed only with a fixed baud rate (+IPR≠0), with their times.
+    pub urcs: &'static [(u64, BootUrc)],
+    /// When the SIM has finished initialising.
+    pub sim_ready_ms: u64,
+    /// How long the network search takes once the SIM is ready and the radio on.
+    pub registration_ms: u64,
+}
+
+/// A V.250/27.007 error number and the model's text for it (CMEE=2).
+pub type CmeText = (u16, &'static str);
+
+#[derive(Debug)]
+pub struct Profile {
+    /// `sim900`, `telit`.
+    pub id: &'static str,
+    /// Command families this model answers; everything else is an unknown command.
+    pub families: &'static [Family],
+    /// Characters allowed after `AT` on one line.
+    pub max_line_chars: usize,
+    pub manufacturer: &'static str,
+    pub model: &'static str,
+    /// The `+CGMR` line as printed.
+    pub revision: &'static str,
+    /// `ATI<n>` → lines (an empty list prints nothing but `OK`); a missing n → ERROR.
+    pub ati: &'static [(u32, &'static [&'static str])],
+    /// The `+GCAP` line as printed.
+    pub gcap: &'static str,
+    /// What `+GSN` prints when it is not the IMEI (Telit: the board serial).
+    pub board_serial: Option<&'static str>,
+    /// Text after the number in `+CNUM` (`,7,4` on SIM900).
+    pub cnum_suffix: &'static str,
+    pub s_registers: &'static [SRegister],
+    pub s_register_format: SRegisterFormat,
+    /// Factory `+IPR` (0 = auto-baud, silent until the first `AT`).
+    pub factory_ipr: u32,
+    /// `+IPR` values accepted.
+    pub ipr_rates: &'static [u32],
+    /// The `+IPR=?` line.
+    pub ipr_test: &'static str,
+    pub factory_ifc: (u32, u32),
+    /// `&D` values accepted.
+    pub dtr_modes: &'static [u32],
+    /// `+CSCS` character sets (the `=?` list, in order) and the factory one.
+    pub charsets: &'static [&'static str],
+    pub factory_charset: &'static str,
+    /// `+COPS=?` text after the operator list (`,,(0,1,4),(0,1,2)`).
+    pub cops_test_tail: &'static str,
+    /// `+CBC` prints the voltage in mV as a third field.
+    pub cbc_voltage: bool,
+    /// `+CFUN=0` announces `+CPIN: NOT READY`.
+    pub cfun0_announces_sim_not_ready: bool,
+    pub boot: BootTimeline,
+    /// Error for a bad parameter value of an extended command (SIM900: 765 `invalid input value`).
+    pub invalid_parameter_error: u16,
+    /// Error for a form a command does not have (`AT+CGMI?`); `None` → the unknown-command error.
+    pub unsupported_form_error: Option<u16>,
+    /// Model-specific texts that replace the common `+CME ERROR` table.
+    pub cme_text_overrides: &'static [CmeText],
+    /// Bytes printed by `+CPOWD=1` / `#SHDN` before going silent.
+    pub power_down_text: Option<&'static str>,
+    /// `ATO` with no connection: `NO CARRIER` (Telit) instead of `ERROR` (SIM900).
+    pub online_without_connection_is_no_carrier: bool,
+}
+
+const fn sreg(index: u32, factory: u32, min: u32, max: u32) -> SRegister {
+    SRegister {
+        index,
+        factory,
+        min,
+        max,
+        read_only: false,
+    }
+}
+
+const fn sreg_fixed(index: u32, value: u32) -> SRegister {
+    SRegister {
+        index,
+        factory: value,
+        min: 0,
+        max: 255,
+        read_only: true,
+    }
+}
+
+pub static SIM900: Profile = Profile {
+    id: "sim900",
+    families: &[Family::V250, Family::Gsm27007, Family::Simcom],
+    max_line_chars: 556,
+    manufacturer: "SIMCOM_Ltd",
+    model: "SIMCOM_SIM900",
+    revision: "Revision:1137B11SIM900M64_ST",
+    ati: &[(0, &["SIM900 R11.0"])],
+    gcap: "+GCAP:+FCLASS,+CGSM",
+    board_serial: None,
+    cnum_suffix: ",7,4",
+    s_registers: &[
+        sreg(0, 0, 0, 255),
+        sreg_fixed(2, 43),
+        sreg(3, 13, 13, 13),
+        sreg(4, 10, 10, 10),
+        sreg(5, 8, 0, 127),
+        sreg(6, 2, 0, 999),
+        sreg(7, 60, 1, 255),
+        sreg(8, 2, 0, 255),
+        sreg(10, 15, 1, 254),
+        sreg_fixed(12, 50),
+    ],
+    s_register_format: SRegisterFormat::Plain,
+    factory_ipr: 0,
+    ipr_rates: &[
+        0, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800,
+    ],
+    ipr_test: "+IPR: (),(0,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800)",
+    factory_ifc: (0, 0),
+    dtr_modes: &[0, 1, 2],
+    charsets: &["IRA", "GSM", "UCS2", "HEX", "PCCP", "PCDN", "8859-1"],
+    factory_charset: "IRA",
+    cops_test_tail: ",,(0,1,4),(0,1,2)",
+    cbc_voltage: true,
+    cfun0_announces_sim_not_ready: true,
+    boot: BootTimeline {
+        urcs: &[
+            (50, BootUrc::Rdy),
+            (200, BootUrc::CfunOne),
+            (200, BootUrc::CpinState),
+            (500, BootUrc::CallReady),
+        ],
+        sim_ready_ms: 200,
+        registration_ms: 500,
+    },
+    invalid_parameter_error: 765,
+    unsupported_form_error: None,
+    cme_text_overrides: &[],
+    power_down_text: Some("NORMAL POWER DOWN"),
+    online_without_connection_is_no_carrier: false,
+};
+
+pub static TELIT: Profile = Profile {
+    id: "telit",
+    families: &[Family::V250, Family::Gsm27007, Family::Telit],
+    max_line_chars: 80,
+    manufacturer: "Telit",
+    model: "GE865",
+    revision: "10.00.002",
+    ati: &[
+        (0, &["332"]),
+        (1, &["0"]),
+        (2, &[]),
+        (3, &["Telit"]),
+        (4, &["GE865"]),
+        (5, &["DOB v.2.0"]),
+    ],
+    gcap: "+GCAP: +CGSM,+DS,+FCLASS,+MS",
+    board_serial: Some("0000614558"),
+    cnum_suffix: "",
+    s_registers: &[
+        sreg(0, 0, 0, 255),
+        sreg(1, 0, 0, 255),
+        sreg(2, 43, 0, 255),
+        sreg(3, 13, 0, 127),
+        sreg(4, 10, 0, 127),
+        sreg(5, 8, 0, 127),
+        sreg(7, 50, 1, 255),
+        sreg(12, 50, 20, 255),
+        sreg(25, 5, 0, 255),
+        sreg(30, 0, 0, 127),
+        sreg(38, 20, 0, 255),
+    ],
+    s_register_format: SRegisterFormat::ThreeDigits,
+    factory_ipr: 115200,
+    ipr_rates: &[0, 300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200],
+    ipr_test: "+IPR: (0,300,1200,2400,4800,9600,19200,38400,57600,115200),()",
+    factory_ifc: (2, 2),
+    dtr_modes: &[0, 1, 2, 3],
+    charsets: &["GSM", "IRA", "8859-1", "PCCP437", "UCS2"],
+    factory_charset: "IRA",
+    cops_test_tail: ",,(0-4),(0-2)",
+    cbc_voltage: false,
+    cfun0_announces_sim_not_ready: false,
+    boot: BootTimeline {
+        urcs: &[],
+        sim_ready_ms: 200,
+        registration_ms: 500,
+    },
+    invalid_parameter_error: 4,
+    unsupported_form_error: Some(4),
+    cme_text_overrides: &[(558, "can not resolve DN")],
+    power_down_text: None,
+    online_without_connection_is_no_carrier: true,
+};
+
+/// All models, for the CLI and the README's command table.
+pub static PROFILES: &[&Profile] = &[&SIM900, &TELIT];
+
+impl Profile {
+    pub fn by_id(id: &str) -> Option<&'static Profile> {
+        PROFILES
+            .iter()
+            .copied()
+            .find(|p| p.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn s_register(&self, index: u32) -> Option<&SRegister> {
+        self.s_registers.iter().find(|r| r.index == index)
+    }
+
+    pub fn has_family(&self, family: Family) -> bool {
+        self.families.contains(&family)
+    }
+}
