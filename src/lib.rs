@@ -2,6 +2,8 @@
 //! The core (`at`, `dte`, `commands`, `modem`) is sans-I/O; `host` runs it under tokio.
 
 pub mod at;
+pub mod cli;
 pub mod commands;
 pub mod dte;
+pub mod host;
 pub mod modem;

@@ -1,1 +1,92 @@
-fn main() {}
+//! The `simodem` binary: parses the command line and runs the host until Ctrl-C or SIGTERM.
+//! Exit codes: 0 clean stop, 1 runtime failure, 2 bad options or a port that cannot be used.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use simodem::cli::{Cli, CliCommand, RunArgs};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        CliCommand::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let filter = if args.trace {
+        EnvFilter::new("simodem=debug")
+    } else {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("simodem=info"))
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    if args.no_pty && args.tcp.is_none() && args.unix.is_none() {
+        eprintln!("simodem: --no-pty needs --tcp or --unix, or the modem has no port");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("simodem: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let hosted = args.hosted_modem();
+        let model = hosted.config.profile.model;
+        let running = match simodem::host::start(hosted).await {
+            Ok(running) => running,
+            Err(e) => {
+                eprintln!("simodem: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut stdout = std::io::stdout();
+        if let (Some(pts), Some(link)) = (&running.slave_path, &running.link) {
+            let _ = writeln!(
+                stdout,
+                "simodem: {model} on {} (link {})",
+                pts.display(),
+                link.display()
+            );
+        }
+        if let Some(addr) = running.tcp {
+            let _ = writeln!(stdout, "simodem: {model} AT channel on tcp {addr}");
+        }
+        if let Some(path) = &running.unix {
+            let _ = writeln!(
+                stdout,
+                "simodem: {model} AT channel on unix {}",
+                path.display()
+            );
+        }
+        let _ = stdout.flush();
+        wait_for_shutdown().await;
+        running.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_shutdown() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(e) => {
+                eprintln!("simodem: cannot watch SIGTERM ({e}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

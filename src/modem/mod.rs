@@ -206,7 +206,6 @@ impl Modem {
 
     pub(crate) fn explain(&mut self, message: impl Into<String>) {
         let message = message.into();
-        tracing::debug!(target: "simodem::why", at_ms = self.now.as_millis(), "{message}");
         self.push_output(Output::Event(TraceEvent {
             at: self.now,
             message,
@@ -624,10 +623,7 @@ impl Modem {
             CmdError::Unknown => 100,
             CmdError::Cme(code) => *code,
             CmdError::InvalidParameter => self.profile.invalid_parameter_error,
-            CmdError::UnsupportedForm => match self.profile.unsupported_form_error {
-                Some(code) => code,
-                None => 100,
-            },
+            CmdError::UnsupportedForm => self.profile.unsupported_form_error.unwrap_or(100),
         };
         match self.settings.cmee {
             1 => ResultCode::Text(format!("+CME ERROR: {code}")),
@@ -646,8 +642,33 @@ impl Modem {
     }
 }
 
+/// The command as a person would write it, for explanations.
 fn describe(command: &Command) -> String {
-    format!("AT{} {:?}", command.name, command.form)
+    use crate::at::Form;
+    let suffix = match &command.form {
+        Form::Action => String::new(),
+        Form::Read => "?".into(),
+        Form::Test => "=?".into(),
+        Form::Set(params) => {
+            let texts: Vec<String> = params
+                .iter()
+                .map(|p| {
+                    if p.quoted {
+                        format!("\"{}\"", p.text)
+                    } else {
+                        p.text.clone()
+                    }
+                })
+                .collect();
+            format!("={}", texts.join(","))
+        }
+        Form::Basic(Some(n)) => n.to_string(),
+        Form::Basic(None) => String::new(),
+        Form::SRead(n) => format!("{n}?"),
+        Form::SSet(n, v) => format!("{n}={v}"),
+        Form::Dial(text) => text.clone(),
+    };
+    format!("AT{}{suffix}", command.name)
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! The virtual serial port: a PTY whose slave is raw from birth and held open by us, a stable
+//! symlink to it, and inotify watching client opens and closes (PTYs carry no DTR line).
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use inotify::{Inotify, WatchMask};
+use tokio::io::unix::AsyncFd;
+
+/// An open PTY pair plus the watch on its slave node.
+pub struct VirtualPort {
+    pub master: pty_process::Pty,
+    /// Held so the port survives a client closing it (no EIO, no POLLHUP busy loop).
+    slave: pty_process::Pts,
+    pub slave_path: PathBuf,
+    /// inotify on the slave node; `None` once watching failed.
+    pub watcher: Option<AsyncFd<Inotify>>,
+}
+
+/// A client opening or closing the slave side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortActivity {
+    Opened,
+    Closed,
+}
+
+fn slave_name(master: RawFd) -> io::Result<PathBuf> {
+    let mut buf = [0 as libc::c_char; 128];
+    // SAFETY: buf is valid for buf.len() bytes and ptsname_r NUL-terminates on success.
+    let rc = unsafe { libc::ptsname_r(master, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    // SAFETY: ptsname_r succeeded, so buf holds a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Ok(PathBuf::from(name.to_string_lossy().into_owned()))
+}
+
+/// `cfmakeraw` on the slave, so a client that never sets termios still sees exact bytes.
+fn make_raw(fd: RawFd) -> io::Result<()> {
+    // SAFETY: termios is plain data; tcgetattr fills it for a valid tty fd.
+    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is an open tty and termios points to writable memory.
+    if unsafe { libc::tcgetattr(fd, &mut termios) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: termios was initialised by tcgetattr.
+    unsafe { libc::cfmakeraw(&mut termios) };
+    // SAFETY: fd is an open tty and termios is initialised.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &termios) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl VirtualPort {
+    pub fn open() -> io::Result<Self> {
+        let (master, slave) = pty_process::open().map_err(io::Error::other)?;
+        make_raw(slave.as_raw_fd())?;
+        let slave_path = slave_name(master.as_raw_fd())?;
+        let inotify = Inotify::init()?;
+        inotify.watches().add(
+            &slave_path,
+            WatchMask::OPEN | WatchMask::CLOSE_WRITE | WatchMask::CLOSE_NOWRITE,
+        )?;
+        // SAFETY: the Inotify value owns its fd and keeps it open until the AsyncFd drops it.
+        let watcher =
+            unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
+                .map_err(|e| e.into_parts().1)?;
+        Ok(VirtualPort {
+            master,
+            slave,
+            slave_path,
+            watcher: Some(watcher),
+        })
+    }
+
+    /// Gives up on open/close detection (the port keeps working without DTR emulation).
+    pub fn stop_watching(&mut self) {
+        self.watcher = None;
+    }
+
+    /// Drops modem output a departed client left unread, so the next client does not get it.
+    pub fn discard_unread_output(&self) {
+        // SAFETY: the slave fd is open for the life of self.
+        unsafe { libc::tcflush(self.slave.as_raw_fd(), libc::TCIFLUSH) };
+    }
+}
+
+/// Waits for clients to open or close the slave; returns what happened, in order.
+pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<PortActivity>> {
+    let mut buffer = [0u8; 1024];
+    loop {
+        let mut guard = watcher.readable_mut().await?;
+        match guard.try_io(|inner| inner.get_mut().read_events(&mut buffer)) {
+            Ok(Ok(events)) => {
+                let activity: Vec<PortActivity> = events
+                    .filter_map(|event| {
+                        if event.mask.contains(inotify::EventMask::OPEN) {
+                            Some(PortActivity::Opened)
+                        } else if event.mask.intersects(
+                            inotify::EventMask::CLOSE_WRITE | inotify::EventMask::CLOSE_NOWRITE,
+                        ) {
+                            Some(PortActivity::Closed)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if !activity.is_empty() {
+                    return Ok(activity);
+                }
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+/// Why a `--link` path cannot be used.
+#[derive(Debug)]
+pub enum LinkError {
+    NotOurs(PathBuf),
+    InUse { path: PathBuf, pid: u32 },
+    Io(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for LinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkError::NotOurs(path) => write!(
+                f,
+                "{} exists and is not a simodem link to /dev/pts; remove it or pass another --link",
+                path.display()
+            ),
+            LinkError::InUse { path, pid } => write!(
+                f,
+                "{} is the port of a running simodem (pid {pid}); stop it or pass another --link",
+                path.display()
+            ),
+            LinkError::Io(path, e) => write!(f, "cannot create link {}: {e}", path.display()),
+        }
+    }
+}
+
+/// The pid of a live simodem process (other than us) holding `device` open, if any.
+fn simodem_holding(device: &Path) -> Option<u32> {
+    let me = std::process::id();
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "simodem" {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        if fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == device))
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Points `link` at `target`, replacing a leftover simodem link no live simodem holds.
+pub fn create_link(link: &Path, target: &Path) -> Result<(), LinkError> {
+    if let Ok(meta) = std::fs::symlink_metadata(link) {
+        if !meta.file_type().is_symlink() {
+            return Err(LinkError::NotOurs(link.to_path_buf()));
+        }
+        let old = std::fs::read_link(link).map_err(|e| LinkError::Io(link.to_path_buf(), e))?;
+        if !old.starts_with("/dev/pts/") {
+            return Err(LinkError::NotOurs(link.to_path_buf()));
+        }
+        if let Some(pid) = simodem_holding(&old) {
+            return Err(LinkError::InUse {
+                path: link.to_path_buf(),
+                pid,
+            });
+        }
+        tracing::info!(link = %link.display(), old = %old.display(), "replacing a stale simodem link");
+        std::fs::remove_file(link).map_err(|e| LinkError::Io(link.to_path_buf(), e))?;
+    }
+    std::os::unix::fs::symlink(target, link).map_err(|e| LinkError::Io(link.to_path_buf(), e))
+}
+
+/// Removes `link` if it still points at `target`.
+pub fn remove_link(link: &Path, target: &Path) {
+    if std::fs::read_link(link).is_ok_and(|t| t == target) {
+        let _ = std::fs::remove_file(link);
+    }
+}
