@@ -305,10 +305,10 @@ impl Session {
                 tokio::select! {
                     biased;
                     _ = &mut stop => Wake::Stop,
+                    a = activity => Wake::PtyActivity(a),
                     r = read_or_wait(master, &mut pty_buf) => Wake::Pty(r),
                     r = read_or_wait(self.tcp_client.as_mut(), &mut tcp_buf) => Wake::TcpRead(r),
                     r = read_or_wait(self.unix_client.as_mut(), &mut unix_buf) => Wake::UnixRead(r),
-                    a = activity => Wake::PtyActivity(a),
                     c = tcp_accept => Wake::TcpAccept(c),
                     c = unix_accept => Wake::UnixAccept(c),
                     () = timer => Wake::Timer,
@@ -317,6 +317,14 @@ impl Session {
             match wake {
                 Wake::Stop => break,
                 Wake::Pty(Ok(n)) if n > 0 => {
+                    let earlier = match self.port.as_mut().and_then(|p| p.watcher.as_mut()) {
+                        Some(watcher) => pty::pending_activity(watcher),
+                        None => Vec::new(),
+                    };
+                    for event in earlier {
+                        self.pty_event(event);
+                        self.sync_attached();
+                    }
                     if self.pty_clients == 0 {
                         self.pty_clients = 1;
                         self.pty_open_implied = true;

@@ -88,6 +88,23 @@ impl VirtualPort {
     }
 }
 
+fn to_activity(events: inotify::Events<'_>) -> Vec<PortActivity> {
+    events
+        .filter_map(|event| {
+            if event.mask.contains(inotify::EventMask::OPEN) {
+                Some(PortActivity::Opened)
+            } else if event
+                .mask
+                .intersects(inotify::EventMask::CLOSE_WRITE | inotify::EventMask::CLOSE_NOWRITE)
+            {
+                Some(PortActivity::Closed)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// Waits for clients to open or close the slave; returns what happened, in order.
 pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<PortActivity>> {
     let mut buffer = [0u8; 1024];
@@ -95,19 +112,7 @@ pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<Por
         let mut guard = watcher.readable_mut().await?;
         match guard.try_io(|inner| inner.get_mut().read_events(&mut buffer)) {
             Ok(Ok(events)) => {
-                let activity: Vec<PortActivity> = events
-                    .filter_map(|event| {
-                        if event.mask.contains(inotify::EventMask::OPEN) {
-                            Some(PortActivity::Opened)
-                        } else if event.mask.intersects(
-                            inotify::EventMask::CLOSE_WRITE | inotify::EventMask::CLOSE_NOWRITE,
-                        ) {
-                            Some(PortActivity::Closed)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
+                let activity = to_activity(events);
                 if !activity.is_empty() {
                     return Ok(activity);
                 }
@@ -115,6 +120,16 @@ pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<Por
             Ok(Err(e)) => return Err(e),
             Err(_would_block) => continue,
         }
+    }
+}
+
+/// Opens and closes already queued, without waiting: bytes read from the master must not
+/// overtake the close and reopen that came before them.
+pub fn pending_activity(watcher: &mut AsyncFd<Inotify>) -> Vec<PortActivity> {
+    let mut buffer = [0u8; 1024];
+    match watcher.get_mut().read_events(&mut buffer) {
+        Ok(events) => to_activity(events),
+        Err(_) => Vec::new(),
     }
 }
 
