@@ -193,6 +193,36 @@ pub fn clac_lines(profile: &Profile) -> Vec<String> {
     lines
 }
 
+/// The README's command table: one row per command, a column per model.
+pub fn markdown_table() -> String {
+    use crate::modem::profile::PROFILES;
+    let mut out = String::from("| command | what it does |");
+    for profile in PROFILES {
+        out.push_str(&format!(" {} |", profile.id));
+    }
+    out.push_str("\n|---|---|");
+    for _ in PROFILES {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for entry in TABLE {
+        let shown = match entry.name {
+            "S" => "`ATSn?` `ATSn=`".to_string(),
+            name => format!("`AT{name}`"),
+        };
+        out.push_str(&format!("| {shown} | {} |", entry.summary));
+        for profile in PROFILES {
+            out.push_str(if profile.has_family(entry.family) {
+                " yes |"
+            } else {
+                " — |"
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The text of a `+CME ERROR` code under `+CMEE=2`.
 pub fn cme_text(profile: &Profile, code: u16) -> &'static str {
     if let Some((_, text)) = profile.cme_text_overrides.iter().find(|(c, _)| *c == code) {
