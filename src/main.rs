@@ -49,6 +49,16 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        // Listen for signals before announcing readiness, so a SIGTERM right after the banner
+        // still stops the modem cleanly and removes its link.
+        let shutdown = match ShutdownSignals::new() {
+            Ok(signals) => signals,
+            Err(e) => {
+                eprintln!("simodem: cannot watch SIGTERM/SIGINT: {e}");
+                running.stop().await;
+                return ExitCode::from(1);
+            }
+        };
         let mut stdout = std::io::stdout();
         if let (Some(pts), Some(link)) = (&running.slave_path, &running.link) {
             let _ = writeln!(
@@ -69,24 +79,31 @@ fn run(args: RunArgs) -> ExitCode {
             );
         }
         let _ = stdout.flush();
-        wait_for_shutdown().await;
+        shutdown.wait().await;
         running.stop().await;
         ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_shutdown() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(e) => {
-                eprintln!("simodem: cannot watch SIGTERM ({e}); stop with Ctrl-C");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+/// SIGTERM and SIGINT, registered up front.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
     }
 }

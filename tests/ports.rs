@@ -174,6 +174,17 @@ fn pty_answers_exact_bytes_with_echo() {
 }
 
 #[test]
+fn sigterm_right_after_the_banner_still_stops_cleanly() {
+    let dir = scratch("early-term");
+    let link = dir.join("tty");
+    for _ in 0..5 {
+        let emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+        assert!(emu.terminate().success());
+        assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+    }
+}
+
+#[test]
 fn bytes_typed_one_at_a_time_are_a_line() {
     let dir = scratch("bytewise");
     let link = dir.join("tty");

@@ -325,8 +325,11 @@ impl Modem {
         });
         // Boot URCs first: at equal times timers fire in the order they were scheduled, and the
         // SIM's own `+CPIN:` announcement finishes its start-up before registration begins.
-        for &(ms, urc) in self.profile.boot.urcs {
-            self.schedule(ms, TimerKind::BootUrc(urc));
+        // At auto-baud (+IPR=0) the module does not announce its start-up at all.
+        if self.settings.ipr != 0 {
+            for &(ms, urc) in self.profile.boot.urcs {
+                self.schedule(ms, TimerKind::BootUrc(urc));
+            }
         }
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimReady);
     }

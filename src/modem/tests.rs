@@ -106,6 +106,14 @@ fn sim900_factory_autobaud_is_silent_until_first_at() {
 }
 
 #[test]
+fn sim900_autobaud_never_announces_start_up_even_after_an_early_at() {
+    let mut h = Harness::new(ModemConfig::new(&SIM900));
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+    assert_eq!(h.advance(5000), b"", "no RDY, +CPIN or Call Ready at IPR=0");
+    assert_eq!(h.cmd("AT+CPIN?"), "AT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n");
+}
+
+#[test]
 fn sim900_fixed_rate_boot_prints_urcs_at_profile_times() {
     let mut h = Harness::sim900();
     h.cmd("AT+IPR=115200;&W");
