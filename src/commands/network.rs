@@ -583,28 +583,24 @@ pub fn cpowd(modem: &mut Modem, command: &Command) -> CmdResult {
     }
 }
 
-pub fn telit_reboot(modem: &mut Modem, command: &Command) -> CmdResult {
-    if command.form != Form::Action {
-        return if command.form == Form::Test {
-            Ok(Done::Ok)
-        } else {
-            Err(CmdError::UnsupportedForm)
-        };
+/// A Telit action that answers `OK` and then stops the module (`#REBOOT`, `#SHDN`).
+fn telit_power_action(command: &Command, request: &mut bool) -> CmdResult {
+    match command.form {
+        Form::Action => {
+            *request = true;
+            Ok(Done::Stop(Some(ResultCode::Ok)))
+        }
+        Form::Test => Ok(Done::Ok),
+        _ => Err(CmdError::UnsupportedForm),
     }
-    modem.reboot_requested = true;
-    Ok(Done::Stop(Some(ResultCode::Ok)))
+}
+
+pub fn telit_reboot(modem: &mut Modem, command: &Command) -> CmdResult {
+    telit_power_action(command, &mut modem.reboot_requested)
 }
 
 pub fn telit_shutdown(modem: &mut Modem, command: &Command) -> CmdResult {
-    if command.form != Form::Action {
-        return if command.form == Form::Test {
-            Ok(Done::Ok)
-        } else {
-            Err(CmdError::UnsupportedForm)
-        };
-    }
-    modem.power_off_requested = true;
-    Ok(Done::Stop(Some(ResultCode::Ok)))
+    telit_power_action(command, &mut modem.power_off_requested)
 }
 
 #[cfg(test)]

@@ -442,26 +442,24 @@ impl Modem {
         let creg = self.radio.creg_stat(&self.config.network);
         if creg != self.radio.reported_creg {
             self.radio.reported_creg = creg;
-            match self.settings.creg_mode {
-                1 => self.urc(format!("+CREG: {creg}")),
-                2 => {
-                    let cell = self.cell_suffix(creg);
-                    self.urc(format!("+CREG: {creg}{cell}"))
-                }
-                _ => {}
-            }
+            self.registration_urc("+CREG", self.settings.creg_mode, creg);
         }
         let cgreg = self.radio.cgreg_stat(&self.config.network);
         if cgreg != self.radio.reported_cgreg {
             self.radio.reported_cgreg = cgreg;
-            match self.settings.cgreg_mode {
-                1 => self.urc(format!("+CGREG: {cgreg}")),
-                2 => {
-                    let cell = self.cell_suffix(cgreg);
-                    self.urc(format!("+CGREG: {cgreg}{cell}"))
-                }
-                _ => {}
+            self.registration_urc("+CGREG", self.settings.cgreg_mode, cgreg);
+        }
+    }
+
+    /// `+CREG: <stat>` (n=1) or with the cell (n=2); nothing for n=0.
+    fn registration_urc(&mut self, name: &str, mode: u32, stat: u32) {
+        match mode {
+            1 => self.urc(format!("{name}: {stat}")),
+            2 => {
+                let cell = self.cell_suffix(stat);
+                self.urc(format!("{name}: {stat}{cell}"));
             }
+            _ => {}
         }
     }
 

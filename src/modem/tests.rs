@@ -110,7 +110,10 @@ fn sim900_autobaud_never_announces_start_up_even_after_an_early_at() {
     let mut h = Harness::new(ModemConfig::new(&SIM900));
     assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
     assert_eq!(h.advance(5000), b"", "no RDY, +CPIN or Call Ready at IPR=0");
-    assert_eq!(h.cmd("AT+CPIN?"), "AT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.cmd("AT+CPIN?"),
+        "AT+CPIN?\r\r\n+CPIN: READY\r\n\r\nOK\r\n"
+    );
 }
 
 #[test]
