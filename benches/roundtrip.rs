@@ -1,0 +1,560 @@
+//! Round-trip latency through the PTY: `AT\r` → `\r\nOK\r\n` from simodem, measured side by side
+//! with a bare PTY echo (the floor any PTY-hosted emulator sits on) in the same run.
+//!
+//! Both sides are driven by the same client code: the slave opened with `O_RDWR | O_NOCTTY`,
+//! raw termios (`cfmakeraw`), one `write` of the command, blocking `read`s until the whole answer
+//! arrived. The baseline is an OS thread echoing every byte it reads on a `libc::openpty` master;
+//! simodem runs `simodem::host::start` on a tokio current-thread runtime in its own thread, as
+//! the binary does. The two are measured in alternating rounds so machine noise hits both alike.
+//!
+//! Round trips this short are dominated by wake-ups (client → tty kworker → server → kworker →
+//! client), so the result depends on the scheduler keeping that chain on one CPU; where waking an
+//! idle CPU is dear (VMs: an IPI and a halted vCPU) a few extra syscalls or spurious wake-ups on
+//! the server side show up as multiples, not percents.
+//!
+//! `cargo bench --bench roundtrip` runs the full measurement; without `--bench` (as under
+//! `cargo test --all-targets`) it runs a short smoke version.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use simodem::host::{HostedModem, PortOptions};
+use simodem::modem::ModemConfig;
+
+const COMMAND: &[u8] = b"AT\r";
+const MODEM_ANSWER: &[u8] = b"\r\nOK\r\n";
+/// The modem's boot timeline (SIM start-up, registration timers) is over well before this.
+const BOOT_SETTLE: Duration = Duration::from_millis(1200);
+const TARGET_P50: f64 = 1.15;
+const TARGET_P99: f64 = 1.3;
+
+struct Plan {
+    warmup: usize,
+    rounds: usize,
+    per_round: usize,
+    /// Unrecorded round trips at the start of every round, after switching sides.
+    round_warmup: usize,
+}
+
+const FULL: Plan = Plan {
+    warmup: 1_000,
+    rounds: 20,
+    per_round: 500,
+    round_warmup: 50,
+};
+
+const SMOKE: Plan = Plan {
+    warmup: 50,
+    rounds: 2,
+    per_round: 100,
+    round_warmup: 10,
+};
+
+// ----- PTY plumbing (libc) -----
+
+fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        Err(io::Error::new(e.kind(), format!("{what}: {e}")))
+    } else {
+        Ok(rc)
+    }
+}
+
+/// `cfmakeraw` + `tcsetattr(TCSANOW)`.
+fn make_raw(fd: RawFd) -> io::Result<()> {
+    // SAFETY: termios is plain data, filled by tcgetattr before use.
+    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: termios points to writable memory of the right type.
+    check(unsafe { libc::tcgetattr(fd, &mut termios) }, "tcgetattr")?;
+    // SAFETY: termios was initialised by tcgetattr.
+    unsafe { libc::cfmakeraw(&mut termios) };
+    // SAFETY: termios is initialised.
+    check(
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &termios) },
+        "tcsetattr",
+    )?;
+    Ok(())
+}
+
+fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: bytes is valid for bytes.len() bytes.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// One blocking `read`; `Ok(0)` is end of file.
+fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is valid for buf.len() writable bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Whether `fd` becomes readable within `timeout`.
+fn readable_within(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = check(
+        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) },
+        "poll",
+    )?;
+    Ok(n > 0)
+}
+
+// ----- the client: identical for both sides -----
+
+/// The slave side, opened the way serial-port clients (pyserial, gammu) open it.
+struct Client {
+    fd: OwnedFd,
+}
+
+impl Client {
+    fn open(path: &Path) -> io::Result<Client> {
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: valid NUL-terminated path.
+        let fd = check(
+            unsafe {
+                libc::open(
+                    c_path.as_ptr(),
+                    libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+                )
+            },
+            "open slave",
+        )?;
+        // SAFETY: fd was just opened and is owned here.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        make_raw(fd.as_raw_fd())?;
+        Ok(Client { fd })
+    }
+
+    /// Writes `command` and reads until `answer.len()` bytes came back. Only this is timed.
+    fn round_trip(&self, command: &[u8], answer: &mut [u8]) -> io::Result<Duration> {
+        let fd = self.fd.as_raw_fd();
+        let start = Instant::now();
+        write_all(fd, command)?;
+        let mut got = 0;
+        while got < answer.len() {
+            let n = read_some(fd, &mut answer[got..])?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "PTY closed"));
+            }
+            got += n;
+        }
+        Ok(start.elapsed())
+    }
+
+    /// Reads until `tail` was seen (or `timeout` passed); returns everything read.
+    fn read_until(&self, tail: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !seen.ends_with(tail) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !readable_within(self.fd.as_raw_fd(), left)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "waiting for {tail:?}, got {:?}",
+                        String::from_utf8_lossy(&seen)
+                    ),
+                ));
+            }
+            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
+            seen.extend_from_slice(&buf[..n]);
+        }
+        Ok(seen)
+    }
+
+    /// Bytes that arrive unasked within `quiet`.
+    fn stray_bytes(&self, quiet: Duration) -> io::Result<Vec<u8>> {
+        let mut stray = Vec::new();
+        let mut buf = [0u8; 256];
+        while readable_within(self.fd.as_raw_fd(), quiet)? {
+            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            stray.extend_from_slice(&buf[..n]);
+        }
+        Ok(stray)
+    }
+}
+
+// ----- baseline: a bare PTY echo on its own OS thread -----
+
+struct Echo {
+    slave_path: PathBuf,
+    /// Held like simodem holds its slave; dropping it (and the client) ends the thread.
+    held_slave: Option<OwnedFd>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Echo {
+    fn start() -> io::Result<Echo> {
+        let mut master: libc::c_int = -1;
+        let mut slave: libc::c_int = -1;
+        // SAFETY: out-pointers are valid; name, termios and winsize may be null.
+        check(
+            unsafe {
+                libc::openpty(
+                    &mut master,
+                    &mut slave,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                )
+            },
+            "openpty",
+        )?;
+        // SAFETY: openpty succeeded: both fds are open and now owned here.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        make_raw(slave.as_raw_fd())?;
+        let mut name = [0 as libc::c_char; 128];
+        // SAFETY: name is valid for name.len() bytes; ptsname_r NUL-terminates on success.
+        let rc = unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        // SAFETY: ptsname_r succeeded, so name is NUL-terminated.
+        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+        let slave_path = PathBuf::from(name.to_string_lossy().into_owned());
+        let thread = std::thread::Builder::new()
+            .name("pty-echo".into())
+            .spawn(move || {
+                let fd = master.as_raw_fd();
+                let mut buf = [0u8; 4096];
+                // Ends with EIO once every slave fd is closed.
+                while let Ok(n) = read_some(fd, &mut buf) {
+                    if n == 0 || write_all(fd, &buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Echo {
+            slave_path,
+            held_slave: Some(slave),
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        self.held_slave = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ----- simodem on a current-thread runtime in its own thread -----
+
+struct Emulator {
+    slave_path: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    fn start(link: PathBuf) -> Result<Emulator, String> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<PathBuf, String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("simodem".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let hosted = HostedModem {
+                        config: ModemConfig::new(&simodem::modem::profile::SIM900),
+                        ports: PortOptions {
+                            pty_link: Some(link),
+                            tcp: None,
+                            unix: None,
+                        },
+                        state_dir: None,
+                    };
+                    match simodem::host::start(hosted).await {
+                        Ok(running) => {
+                            let Some(slave) = running.slave_path.clone() else {
+                                let _ = ready_tx.send(Err("no PTY was created".into()));
+                                return;
+                            };
+                            let _ = ready_tx.send(Ok(slave));
+                            let _ = stop_rx.await;
+                            running.stop().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| format!("spawn: {e}"))?;
+        let slave_path = ready_rx
+            .recv()
+            .map_err(|_| "simodem thread died before it was ready".to_string())??;
+        Ok(Emulator {
+            slave_path,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ----- measurement -----
+
+struct Side {
+    name: &'static str,
+    client: Client,
+    expected: &'static [u8],
+    samples: Vec<Duration>,
+    round_p50: Vec<Duration>,
+}
+
+impl Side {
+    fn new(name: &'static str, client: Client, expected: &'static [u8]) -> Side {
+        Side {
+            name,
+            client,
+            expected,
+            samples: Vec::new(),
+            round_p50: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, count: usize, record: bool) -> io::Result<()> {
+        let mut answer = [0u8; 16];
+        let answer = &mut answer[..self.expected.len()];
+        let mut round = Vec::with_capacity(count);
+        for _ in 0..count {
+            let took = self.client.round_trip(COMMAND, answer)?;
+            if answer != self.expected {
+                return Err(io::Error::other(format!(
+                    "{}: expected {:?}, got {:?}",
+                    self.name,
+                    String::from_utf8_lossy(self.expected),
+                    String::from_utf8_lossy(answer)
+                )));
+            }
+            round.push(took);
+        }
+        if record {
+            let mut sorted = round.clone();
+            sorted.sort_unstable();
+            self.round_p50.push(percentile(&sorted, 50.0));
+            self.samples.extend_from_slice(&round);
+        }
+        Ok(())
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+struct Summary {
+    mean: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn summarize(samples: &[Duration]) -> Summary {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let total: Duration = sorted.iter().sum();
+    Summary {
+        mean: micros(total) / sorted.len() as f64,
+        p50: micros(percentile(&sorted, 50.0)),
+        p99: micros(percentile(&sorted, 99.0)),
+        max: micros(sorted[sorted.len() - 1]),
+    }
+}
+
+/// Brings the modem out of auto-baud, turns echo off, and checks nothing else is pending.
+fn prepare_modem(client: &Client) -> io::Result<()> {
+    write_all(client.fd.as_raw_fd(), b"ATE0\r")?;
+    client.read_until(b"OK\r\n", Duration::from_secs(5))?;
+    let stray = client.stray_bytes(Duration::from_millis(100))?;
+    if !stray.is_empty() {
+        return Err(io::Error::other(format!(
+            "unexpected bytes after ATE0: {:?}",
+            String::from_utf8_lossy(&stray)
+        )));
+    }
+    Ok(())
+}
+
+/// `sysname release machine` from uname(2).
+fn kernel() -> String {
+    // SAFETY: utsname is plain data that uname fills.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uts is valid writable memory of the right type.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return "unknown kernel".into();
+    }
+    let field = |f: &[libc::c_char]| {
+        // SAFETY: uname NUL-terminates every field.
+        unsafe { std::ffi::CStr::from_ptr(f.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&uts.sysname),
+        field(&uts.release),
+        field(&uts.machine)
+    )
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let full = std::env::args().any(|a| a == "--bench");
+    let plan = if full { FULL } else { SMOKE };
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+
+    let link = std::env::temp_dir().join(format!("simodem-bench-{}.pty", std::process::id()));
+    let emulator = Emulator::start(link)?;
+    let booted = Instant::now();
+    let echo = Echo::start()?;
+
+    let mut baseline = Side::new("bare PTY echo", Client::open(&echo.slave_path)?, b"AT\r");
+    let modem_client = Client::open(&emulator.slave_path)?;
+    // Let the boot timeline run out while the modem is still silent (auto-baud).
+    std::thread::sleep(BOOT_SETTLE.saturating_sub(booted.elapsed()));
+    prepare_modem(&modem_client)?;
+    let mut modem = Side::new("simodem", modem_client, MODEM_ANSWER);
+
+    baseline.run(plan.warmup, false)?;
+    modem.run(plan.warmup, false)?;
+    for round in 0..plan.rounds {
+        // Alternate which side goes first so neither always follows the other.
+        let order: [&mut Side; 2] = if round % 2 == 0 {
+            [&mut baseline, &mut modem]
+        } else {
+            [&mut modem, &mut baseline]
+        };
+        for side in order {
+            side.run(plan.round_warmup, false)?;
+            side.run(plan.per_round, true)?;
+        }
+    }
+    let stray = modem.client.stray_bytes(Duration::from_millis(20))?;
+    if !stray.is_empty() {
+        return Err(format!(
+            "simodem sent unasked bytes: {:?}",
+            String::from_utf8_lossy(&stray)
+        )
+        .into());
+    }
+
+    let base = summarize(&baseline.samples);
+    let emu = summarize(&modem.samples);
+    let ratio_p50 = emu.p50 / base.p50;
+    let ratio_p99 = emu.p99 / base.p99;
+    let verdict = |ratio: f64, target: f64| if ratio <= target { "ok" } else { "MISSED" };
+
+    println!();
+    println!(
+        "PTY round trip{}: nproc={nproc} ({}), {} samples per side ({} alternating rounds of {}, \
+         after {} warm-up)",
+        if full {
+            ""
+        } else {
+            " (smoke run; use cargo bench)"
+        },
+        kernel(),
+        baseline.samples.len(),
+        plan.rounds,
+        plan.per_round,
+        plan.warmup
+    );
+    println!(
+        "{:<36} {:>9} {:>9} {:>9} {:>9}",
+        "µs", "mean", "p50", "p99", "max"
+    );
+    for (label, s) in [
+        ("baseline: bare echo  AT\\r → AT\\r", &base),
+        ("simodem:  AT\\r → \\r\\nOK\\r\\n", &emu),
+    ] {
+        println!(
+            "{label:<36} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            s.mean, s.p50, s.p99, s.max
+        );
+    }
+    println!(
+        "{:<36} {:>8.2}x {:>8.2}x {:>8.2}x",
+        "ratio simodem / baseline",
+        emu.mean / base.mean,
+        ratio_p50,
+        ratio_p99
+    );
+    println!(
+        "target p50 ≤ {TARGET_P50}x: {}, p99 ≤ {TARGET_P99}x: {}",
+        verdict(ratio_p50, TARGET_P50),
+        verdict(ratio_p99, TARGET_P99)
+    );
+    let per_round: Vec<String> = baseline
+        .round_p50
+        .iter()
+        .zip(&modem.round_p50)
+        .map(|(b, m)| format!("{:.2}", micros(*m) / micros(*b)))
+        .collect();
+    println!("p50 ratio per round: {}", per_round.join(" "));
+
+    drop(baseline);
+    echo.stop();
+    drop(modem);
+    emulator.stop();
+    Ok(())
+}
