@@ -246,6 +246,16 @@ enum Wake {
     Stop,
 }
 
+async fn read_pty_or_wait(
+    master: Option<&mut pty::PtyMaster>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match master {
+        Some(master) => master.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn read_or_wait<R: AsyncReadExt + Unpin>(
     reader: Option<&mut R>,
     buf: &mut [u8],
@@ -302,11 +312,14 @@ impl Session {
                         None => std::future::pending().await,
                     }
                 };
+                // Biased, opens and closes first: the runtime learns of all ready descriptors
+                // before it polls us, so a close and reopen are handled before the bytes that
+                // followed them, without an extra inotify read per PTY read.
                 tokio::select! {
                     biased;
                     _ = &mut stop => Wake::Stop,
                     a = activity => Wake::PtyActivity(a),
-                    r = read_or_wait(master, &mut pty_buf) => Wake::Pty(r),
+                    r = read_pty_or_wait(master, &mut pty_buf) => Wake::Pty(r),
                     r = read_or_wait(self.tcp_client.as_mut(), &mut tcp_buf) => Wake::TcpRead(r),
                     r = read_or_wait(self.unix_client.as_mut(), &mut unix_buf) => Wake::UnixRead(r),
                     c = tcp_accept => Wake::TcpAccept(c),
@@ -317,14 +330,6 @@ impl Session {
             match wake {
                 Wake::Stop => break,
                 Wake::Pty(Ok(n)) if n > 0 => {
-                    let earlier = match self.port.as_mut().and_then(|p| p.watcher.as_mut()) {
-                        Some(watcher) => pty::pending_activity(watcher),
-                        None => Vec::new(),
-                    };
-                    for event in earlier {
-                        self.pty_event(event);
-                        self.sync_attached();
-                    }
                     if self.pty_clients == 0 {
                         self.pty_clients = 1;
                         self.pty_open_implied = true;

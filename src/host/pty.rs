@@ -2,15 +2,85 @@
 //! symlink to it, and inotify watching client opens and closes (PTYs carry no DTR line).
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use inotify::{Inotify, WatchMask};
+use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
+
+/// The master side of the PTY, registered for read readiness only.
+///
+/// pty-process registers its master for reading and writing; every time the client drains its
+/// input the kernel then reports the master writable and the runtime wakes for nothing. Reads
+/// here clear readiness after a short read instead of reading again for `EAGAIN`, and writes are
+/// plain `write(2)`, waiting for writability only in the rare case the client's buffer is full.
+pub struct PtyMaster {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl PtyMaster {
+    fn new(pty: pty_process::Pty) -> io::Result<Self> {
+        let fd = OwnedFd::from(pty);
+        // SAFETY: the OwnedFd owns the (non-blocking) master and keeps it open while registered.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(PtyMaster { fd })
+    }
+
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            // SAFETY: buf is valid for buf.len() writable bytes.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                let n = n as usize;
+                if n < buf.len() {
+                    // The kernel had no more: the next edge will report new data.
+                    guard.clear_ready();
+                }
+                return Ok(n);
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::WouldBlock {
+                guard.clear_ready();
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            // SAFETY: bytes is valid for bytes.len() readable bytes.
+            let n = unsafe { libc::write(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+            if n >= 0 {
+                bytes = &bytes[n as usize..];
+                continue;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::WouldBlock {
+                return Err(error);
+            }
+            self.wait_writable().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the client has read enough to make room, through a short-lived write watch.
+    async fn wait_writable(&self) -> io::Result<()> {
+        let dup = self.fd.get_ref().try_clone()?;
+        // SAFETY: dup is an owned duplicate of the master, open for the life of the watch.
+        let watch = unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        let _guard = watch.writable().await?;
+        Ok(())
+    }
+}
 
 /// An open PTY pair plus the watch on its slave node.
 pub struct VirtualPort {
-    pub master: pty_process::Pty,
+    pub master: PtyMaster,
     /// Held so the port survives a client closing it (no EIO, no POLLHUP busy loop).
     slave: pty_process::Pts,
     pub slave_path: PathBuf,
@@ -69,7 +139,7 @@ impl VirtualPort {
             unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
                 .map_err(|e| e.into_parts().1)?;
         Ok(VirtualPort {
-            master,
+            master: PtyMaster::new(master)?,
             slave,
             slave_path,
             watcher: Some(watcher),
@@ -120,16 +190,6 @@ pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<Por
             Ok(Err(e)) => return Err(e),
             Err(_would_block) => continue,
         }
-    }
-}
-
-/// Opens and closes already queued, without waiting: bytes read from the master must not
-/// overtake the close and reopen that came before them.
-pub fn pending_activity(watcher: &mut AsyncFd<Inotify>) -> Vec<PortActivity> {
-    let mut buffer = [0u8; 1024];
-    match watcher.get_mut().read_events(&mut buffer) {
-        Ok(events) => to_activity(events),
-        Err(_) => Vec::new(),
     }
 }
 
