@@ -498,6 +498,10 @@ impl Modem {
                 self.write_dte(&[byte]);
             }
             match step.event {
+                Some(LineEvent::Line(line)) if line == b"#/" && self.profile.hash_slash_repeats => {
+                    let line = self.last_line.clone();
+                    self.run_line(line);
+                }
                 Some(LineEvent::Line(line)) => self.run_line(line),
                 Some(LineEvent::Repeat) => {
                     let line = self.last_line.clone();

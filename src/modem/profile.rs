@@ -101,6 +101,8 @@ pub struct Profile {
     pub power_down_text: Option<&'static str>,
     /// `ATO` with no connection: `NO CARRIER` (Telit) instead of `ERROR` (SIM900).
     pub online_without_connection_is_no_carrier: bool,
+    /// `AT#/` repeats the previous line like `A/` (Telit).
+    pub hash_slash_repeats: bool,
 }
 
 const fn sreg(index: u32, factory: u32, min: u32, max: u32) -> SRegister {
@@ -174,6 +176,7 @@ pub static SIM900: Profile = Profile {
     cme_text_overrides: &[],
     power_down_text: Some("NORMAL POWER DOWN"),
     online_without_connection_is_no_carrier: false,
+    hash_slash_repeats: false,
 };
 
 pub static TELIT: Profile = Profile {
@@ -228,6 +231,7 @@ pub static TELIT: Profile = Profile {
     cme_text_overrides: &[(558, "can not resolve DN")],
     power_down_text: None,
     online_without_connection_is_no_carrier: true,
+    hash_slash_repeats: true,
 };
 
 /// All models, for the CLI and the README's command table.

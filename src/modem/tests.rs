@@ -212,6 +212,16 @@ fn a_slash_repeats_the_previous_line_without_cr() {
 }
 
 #[test]
+fn telit_at_hash_slash_repeats_and_sim900_rejects_it() {
+    let mut h = Harness::telit();
+    h.cmd("ATE0");
+    assert_eq!(h.cmd("AT+CGMM"), "\r\nGE865\r\n\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#/"), "\r\nGE865\r\n\r\nOK\r\n");
+    let mut h = quiet_sim900();
+    assert_eq!(h.cmd("AT#/"), "\r\nERROR\r\n");
+}
+
+#[test]
 fn case_spaces_and_chaining() {
     let mut h = quiet_sim900();
     assert_eq!(
