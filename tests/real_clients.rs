@@ -27,11 +27,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the emulator may take to stop after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time from the ready line until the emulated modem has finished booting: the SIM900 profile
-/// prints `Call Ready` at 0.5 s (once a client has sent `AT`) and registers at about 0.7 s.
-/// Clients are started after this, like on a modem that was switched on a moment ago: gammu
-/// cannot parse a `Call Ready` URC that lands inside its init (it is not in its list of
-/// unsolicited answers), and python-gsmmodem reads `networkName` as None before registration.
+/// Time from the ready line until the emulated modem has registered (about 0.7 s after power-on).
+/// Clients are started after this, like on a modem that was switched on a moment ago:
+/// python-gsmmodem reads `networkName` as None before registration, and gammu's networkinfo
+/// would show "searching".
 const BOOT_SETTLE: Duration = Duration::from_millis(1500);
 
 // ---------------------------------------------------------------------------------------------
