@@ -488,12 +488,7 @@ impl Modem {
             if !self.baud_detected && !self.detect_baud(byte) {
                 continue;
             }
-            let regs = LineRegisters {
-                terminator: self.settings.s_register(3) as u8,
-                backspace: self.settings.s_register(5) as u8,
-                max_chars: self.profile.max_line_chars,
-            };
-            let step = self.line.feed(byte, regs);
+            let step = self.line.feed(byte, self.line_registers());
             if step.echo && self.settings.echo {
                 self.write_dte(&[byte]);
             }
@@ -532,18 +527,22 @@ impl Modem {
         }
     }
 
+    /// S3, S5 and the profile's line limit, as the discipline needs them for the next byte.
+    fn line_registers(&self) -> LineRegisters {
+        LineRegisters {
+            terminator: self.settings.s_register(3) as u8,
+            backspace: self.settings.s_register(5) as u8,
+            max_chars: self.profile.max_line_chars,
+        }
+    }
+
     /// Auto-baud: bytes are lost until `A` followed by `T` or `t` arrives.
     fn detect_baud(&mut self, byte: u8) -> bool {
         if self.baud_saw_a && (byte == b'T' || byte == b't') {
             self.baud_detected = true;
             self.explain("auto-baud: rate detected from \"AT\"");
-            let regs = LineRegisters {
-                terminator: self.settings.s_register(3) as u8,
-                backspace: self.settings.s_register(5) as u8,
-                max_chars: self.profile.max_line_chars,
-            };
             self.line.reset();
-            self.line.feed(b'A', regs);
+            self.line.feed(b'A', self.line_registers());
             if self.settings.echo {
                 self.write_dte(b"A");
             }
