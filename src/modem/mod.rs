@@ -492,11 +492,14 @@ impl Modem {
             if step.echo && self.settings.echo {
                 self.write_dte(&[byte]);
             }
-            match step.event {
+            let event = match step.event {
+                // Telit's `AT#/` is the same request as `A/`.
                 Some(LineEvent::Line(line)) if line == b"#/" && self.profile.hash_slash_repeats => {
-                    let line = self.last_line.clone();
-                    self.run_line(line);
+                    Some(LineEvent::Repeat)
                 }
+                other => other,
+            };
+            match event {
                 Some(LineEvent::Line(line)) => self.run_line(line),
                 Some(LineEvent::Repeat) => {
                     let line = self.last_line.clone();
