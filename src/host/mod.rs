@@ -75,10 +75,6 @@ pub struct RunningModem {
 impl RunningModem {
     /// Stops the modem and removes its link and socket files.
     pub async fn stop(mut self) {
-        self.stop_now().await;
-    }
-
-    async fn stop_now(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
