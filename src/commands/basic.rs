@@ -58,11 +58,6 @@ pub fn speaker_mode(_modem: &mut Modem, command: &Command) -> CmdResult {
     Ok(Done::Ok)
 }
 
-pub fn hook(_modem: &mut Modem, command: &Command) -> CmdResult {
-    basic_value(command, &[0])?;
-    Ok(Done::Ok)
-}
-
 /// `ATO`: nothing to return to yet; the profile says whether that is `ERROR` or `NO CARRIER`.
 pub fn online(modem: &mut Modem, command: &Command) -> CmdResult {
     basic_value(command, &[0])?;

@@ -2,6 +2,7 @@
 //! `AT+CLAC`, the README's command list and the unknown-command path all read this one table.
 
 mod basic;
+mod call;
 mod identity;
 mod network;
 mod sms;
@@ -101,7 +102,8 @@ pub static TABLE: &[Entry] = &[
     entry!("&V", V250, basic::ampersand_v, "show profiles"),
     entry!("&W", V250, basic::ampersand_w, "store profile"),
     entry!("E", V250, basic::echo, "command echo"),
-    entry!("H", V250, basic::hook, "hang up"),
+    entry!("A", V250, call::answer, "answer a call"),
+    entry!("H", V250, call::hook, "hang up"),
     entry!("I", V250, identity::ati, "identification"),
     entry!("L", V250, basic::speaker_volume, "speaker volume"),
     entry!("M", V250, basic::speaker_mode, "speaker mode"),
@@ -124,13 +126,15 @@ pub static TABLE: &[Entry] = &[
     entry!("+CIMI", Gsm27007, identity::imsi, "IMSI"),
     entry!("+CIURC", Simcom, basic::ciurc, "Call Ready URC"),
     entry!("+CLAC", Gsm27007, identity::clac, "list commands"),
+    entry!("+CHUP", Gsm27007, call::chup, "hang up"),
+    entry!("+CLCC", Gsm27007, call::clcc, "list calls"),
     entry!("+CLIP", Gsm27007, sms::clip, "caller id"),
     entry!("+CLTS", Simcom, network::clts, "network time sync"),
     entry!("+CMEE", Gsm27007, basic::cmee, "error format"),
     entry!("+CMGF", Gsm27007, sms::cmgf, "SMS format"),
     entry!("+CNUM", Gsm27007, identity::cnum, "own number"),
     entry!("+COPS", Gsm27007, network::cops, "operator selection"),
-    entry!("+CPAS", Gsm27007, network::cpas, "activity status"),
+    entry!("+CPAS", Gsm27007, call::cpas, "activity status"),
     entry!("+CPIN", Gsm27007, network::cpin, "SIM PIN"),
     entry!("+CPOWD", Simcom, network::cpowd, "power down"),
     entry!("+CRC", Gsm27007, sms::crc, "extended ring"),

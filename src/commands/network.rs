@@ -375,20 +375,6 @@ pub fn csq(modem: &mut Modem, command: &Command) -> CmdResult {
     }
 }
 
-pub fn cpas(modem: &mut Modem, command: &Command) -> CmdResult {
-    match command.form {
-        Form::Action => {
-            modem.info.push("+CPAS: 0".into());
-            Ok(Done::Ok)
-        }
-        Form::Test => {
-            modem.info.push("+CPAS: (0-5)".into());
-            Ok(Done::Ok)
-        }
-        _ => Err(CmdError::UnsupportedForm),
-    }
-}
-
 pub fn csmins(modem: &mut Modem, command: &Command) -> CmdResult {
     match command.form {
         Form::Read => {

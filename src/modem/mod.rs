@@ -1,9 +1,12 @@
 //! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
+mod call;
 pub mod profile;
 pub mod settings;
+mod snapshot;
 mod state;
+mod stimulus;
 
 use std::collections::VecDeque;
 
@@ -11,9 +14,12 @@ use crate::at::{self, Command};
 use crate::commands::{self, CmdError, Done};
 use crate::dte::{Framing, LineDiscipline, LineEvent, LineRegisters, ResultCode};
 
+pub use call::{Call, CallState};
 pub use profile::Profile;
 pub use settings::{Nvm, Settings};
+pub use snapshot::ModemState;
 pub use state::{Identity, NetworkView, Radio, Service, Sim};
+pub use stimulus::{NetworkChange, SimChange};
 
 /// Modem time: microseconds since the world started. Real or virtual, the core cannot tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -42,6 +48,20 @@ pub enum Input {
     DteClosed,
     /// A deadline from `next_deadline()` was reached.
     Timer,
+    /// Circuit 108/2 (DTR) set from the control plane while the port stays open.
+    Dtr(bool),
+    /// The network offers an incoming voice call from this number (empty: withheld).
+    Ring(String),
+    /// The other party of the current call hangs up.
+    RemoteHangUp,
+    /// Coverage, registration, operator or signal changed.
+    Network(NetworkChange),
+    /// The SIM card was pulled out or pushed in.
+    Sim(SimChange),
+    /// A power cycle (the power key, or `ctl reboot`); also powers on after `+CPOWD`.
+    Reboot,
+    /// A raw unsolicited line, framed and queued like any URC.
+    Urc(String),
 }
 
 /// Everything a modem does.
@@ -59,7 +79,35 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEvent {
     pub at: Instant,
+    pub kind: EventKind,
     pub message: String,
+}
+
+/// What sort of thing an event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A reason for something the modem did.
+    Why,
+    /// The modem changed mode (`off`, `command`; data modes come with data calls).
+    Mode,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Why => "why",
+            EventKind::Mode => "mode",
+        }
+    }
+}
+
+/// An unsolicited line waiting for the end of the command line being typed or run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Urc {
+    /// Text framed like information text (`\r\nTEXT\r\n` under V1, `TEXT\r\n` under V0).
+    Line(String),
+    /// A result code (`RING`, `NO CARRIER`): `2\r` under V0, nothing under Q1.
+    Code(ResultCode),
 }
 
 /// Everything needed to build one modem.
@@ -99,7 +147,11 @@ impl ModemConfig {
 pub(crate) enum TimerKind {
     BootUrc(profile::BootUrc),
     SimReady,
+    /// A SIM pushed in while powered has finished initialising.
+    SimInserted,
     Registered,
+    /// The next RING of an incoming call.
+    Ring,
 }
 
 /// The emulated module.
@@ -115,13 +167,16 @@ pub struct Modem {
     /// Information text of the command being executed.
     pub(crate) info: Vec<String>,
     /// URCs raised while a line runs, printed after its final result.
-    pub(crate) urc_queue: Vec<String>,
+    pub(crate) urc_queue: Vec<Urc>,
     pub(crate) timers: Vec<(Instant, TimerKind)>,
     pub(crate) powered: bool,
     /// With `+IPR=0` the modem says nothing until it has seen `AT`/`At`.
     pub(crate) baud_detected: bool,
     baud_saw_a: bool,
     pub(crate) dte_open: bool,
+    /// DTR as the control plane last set it (a port open raises it, a close drops it).
+    pub(crate) dtr: bool,
+    pub(crate) call: Option<Call>,
     /// RTC offset set by `+CCLK=` (seconds), and its time zone in quarter hours.
     pub(crate) rtc_offset_s: i64,
     pub(crate) rtc_zone_q: i32,
@@ -152,6 +207,8 @@ impl Modem {
             baud_detected: false,
             baud_saw_a: false,
             dte_open: false,
+            dtr: true,
+            call: None,
             rtc_offset_s: 0,
             rtc_zone_q: 0,
             reboot_requested: false,
@@ -190,6 +247,7 @@ impl Modem {
             Input::DteOpened => self.set_dte_open(true),
             Input::DteClosed => self.set_dte_open(false),
             Input::Timer => self.fire_due_timers(),
+            other => self.stimulus(other),
         }
         self.flush();
     }
@@ -205,9 +263,13 @@ impl Modem {
     // ----- internals shared with the command handlers -----
 
     pub(crate) fn explain(&mut self, message: impl Into<String>) {
-        let message = message.into();
+        self.event(EventKind::Why, message.into());
+    }
+
+    pub(crate) fn event(&mut self, kind: EventKind, message: String) {
         self.push_output(Output::Event(TraceEvent {
             at: self.now,
+            kind,
             message,
         }));
     }
@@ -251,22 +313,40 @@ impl Modem {
 
     /// Raises an unsolicited result code now (or after the line being executed).
     pub(crate) fn urc(&mut self, text: impl Into<String>) {
-        let text = text.into();
-        if !self.baud_detected || !self.dte_open {
+        self.queue_urc(Urc::Line(text.into()));
+    }
+
+    /// Raises a result code as an unsolicited line (`RING`, `NO CARRIER`).
+    pub(crate) fn urc_code(&mut self, code: ResultCode) {
+        self.queue_urc(Urc::Code(code));
+    }
+
+    fn queue_urc(&mut self, urc: Urc) {
+        if !self.powered || !self.baud_detected || !self.dte_open {
             self.explain(format!(
-                "URC {text:?} lost: no client is listening at a known speed"
+                "URC {urc:?} lost: no client is listening at a known speed"
             ));
             return;
         }
-        self.urc_queue.push(text);
+        self.urc_queue.push(urc);
     }
 
     fn flush_urcs(&mut self) {
         let urcs = std::mem::take(&mut self.urc_queue);
-        for text in urcs {
+        for urc in urcs {
             let mut bytes = Vec::new();
-            self.framing().urc(&text, &mut bytes);
+            match &urc {
+                Urc::Line(text) => self.framing().urc(text, &mut bytes),
+                Urc::Code(code) => self.framing().result(code, &mut bytes),
+            }
             self.write_dte(&bytes);
+        }
+    }
+
+    /// URCs raised by a timer or the world go out now, unless the client is typing a line.
+    fn flush_urcs_unless_typing(&mut self) {
+        if !self.line.is_typing() {
+            self.flush_urcs();
         }
     }
 
@@ -285,17 +365,13 @@ impl Modem {
         }
         self.dte_open = open;
         if open {
-            self.explain("client opened the port: DTR raised");
+            self.explain("client opened the port");
+            self.set_dtr(true, "the client opened the port");
         } else {
             self.line.reset();
-            let action = match self.settings.dtr_mode {
-                0 => "&D0: ignored",
-                1 => "&D1: stay in command mode (no data call to leave)",
-                _ => "&D2: hang up (no call to hang up)",
-            };
-            self.explain(format!(
-                "client closed the port: DTR dropped, {action}; partly typed line discarded"
-            ));
+            self.urc_queue.clear();
+            self.explain("client closed the port: partly typed line discarded");
+            self.set_dtr(false, "the client closed the port");
         }
     }
 
@@ -313,6 +389,7 @@ impl Modem {
         self.last_line.clear();
         self.timers.clear();
         self.urc_queue.clear();
+        self.call = None;
         self.baud_detected = self.settings.ipr != 0;
         self.baud_saw_a = false;
         self.explain(if self.baud_detected {
@@ -332,6 +409,7 @@ impl Modem {
             }
         }
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimReady);
+        self.event(EventKind::Mode, "command".into());
     }
 
     fn power_off(&mut self) {
@@ -339,7 +417,9 @@ impl Modem {
         self.timers.clear();
         self.urc_queue.clear();
         self.line.reset();
+        self.call = None;
         self.explain("powered down: input is ignored until reboot");
+        self.event(EventKind::Mode, "off".into());
     }
 
     /// Restart as after pressing the power key (`+CFUN=1,1`, `#REBOOT`).
@@ -367,15 +447,17 @@ impl Modem {
             let (_, kind) = self.timers.remove(index);
             self.fire(kind);
         }
-        if !self.line.is_typing() {
-            self.flush_urcs();
-        }
+        self.flush_urcs_unless_typing();
     }
 
     fn fire(&mut self, kind: TimerKind) {
         match kind {
             TimerKind::BootUrc(urc) => self.boot_urc(urc),
             TimerKind::SimReady => self.sim_initialised(false),
+            TimerKind::SimInserted => {
+                self.sim_initialised(self.profile.sim_hotplug.inserted_announces)
+            }
+            TimerKind::Ring => self.ring(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

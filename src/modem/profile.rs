@@ -47,6 +47,24 @@ pub struct BootTimeline {
     pub registration_ms: u64,
 }
 
+/// Incoming-call timing.
+#[derive(Debug, Clone, Copy)]
+pub struct CallTiming {
+    /// Time between two RINGs.
+    pub ring_interval_ms: u64,
+    /// The caller hangs up (→ `NO CARRIER`) after this many unanswered rings.
+    pub caller_gives_up_after_rings: u32,
+}
+
+/// What the module prints when its SIM is pulled out or pushed in while powered.
+#[derive(Debug, Clone, Copy)]
+pub struct SimHotplug {
+    /// URC on removal (`None`: silent).
+    pub removed_urc: Option<&'static str>,
+    /// After insertion, announce `+CPIN: <state>` when the SIM is initialised.
+    pub inserted_announces: bool,
+}
+
 /// A V.250/27.007 error number and the model's text for it (CMEE=2).
 pub type CmeText = (u16, &'static str);
 
@@ -103,6 +121,8 @@ pub struct Profile {
     pub online_without_connection_is_no_carrier: bool,
     /// `AT#/` repeats the previous line like `A/` (Telit).
     pub hash_slash_repeats: bool,
+    pub call: CallTiming,
+    pub sim_hotplug: SimHotplug,
 }
 
 const fn sreg(index: u32, factory: u32, min: u32, max: u32) -> SRegister {
@@ -177,6 +197,17 @@ pub static SIM900: Profile = Profile {
     power_down_text: Some("NORMAL POWER DOWN"),
     online_without_connection_is_no_carrier: false,
     hash_slash_repeats: false,
+    // [INF] GSM networks repeat the alerting about every 5 s; callers give up after ~30 s.
+    call: CallTiming {
+        ring_interval_ms: 5000,
+        caller_gives_up_after_rings: 6,
+    },
+    // [INF] SIM800-family modules report a pulled SIM as NOT READY; insertion is announced like
+    // at boot (spec §2.1).
+    sim_hotplug: SimHotplug {
+        removed_urc: Some("+CPIN: NOT READY"),
+        inserted_announces: true,
+    },
 };
 
 pub static TELIT: Profile = Profile {
@@ -232,6 +263,15 @@ pub static TELIT: Profile = Profile {
     power_down_text: None,
     online_without_connection_is_no_carrier: true,
     hash_slash_repeats: true,
+    call: CallTiming {
+        ring_interval_ms: 5000,
+        caller_gives_up_after_rings: 6,
+    },
+    // [INF] Telit reports SIM moves only through #QSS/#SIMDET, which are off by default.
+    sim_hotplug: SimHotplug {
+        removed_urc: None,
+        inserted_announces: false,
+    },
 };
 
 /// All models, for the CLI and the README's command table.

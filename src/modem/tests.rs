@@ -809,3 +809,5 @@ fn seeded_random_lines_never_break_the_modem() {
         }
     }
 }
+
+mod stimuli;
