@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 
 use crate::host::{HostedModem, PortOptions};
 use crate::modem::{ModemConfig, NetworkView, Profile};
+use crate::network::{
+    parse_iccid, parse_imei, parse_imsi, parse_model, parse_number, parse_pin, parse_plmn,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,51 +102,6 @@ pub struct RunArgs {
     /// Print every byte each way and why the modem did what it did (same as RUST_LOG=simodem=debug).
     #[arg(long)]
     pub trace: bool,
-}
-
-fn parse_model(text: &str) -> Result<&'static Profile, String> {
-    Profile::by_id(text).ok_or_else(|| format!("unknown model {text:?}; use sim900 or telit"))
-}
-
-fn digits_between(text: &str, min: usize, max: usize, what: &str) -> Result<String, String> {
-    if (min..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(text.to_string())
-    } else if min == max {
-        Err(format!("{what} must be {min} digits"))
-    } else {
-        Err(format!("{what} must be {min} to {max} digits"))
-    }
-}
-
-fn parse_imei(text: &str) -> Result<String, String> {
-    digits_between(text, 15, 15, "an IMEI")
-}
-
-fn parse_imsi(text: &str) -> Result<String, String> {
-    digits_between(text, 6, 15, "an IMSI")
-}
-
-fn parse_plmn(text: &str) -> Result<String, String> {
-    digits_between(text, 5, 6, "an operator code")
-}
-
-fn parse_pin(text: &str) -> Result<String, String> {
-    digits_between(text, 4, 8, "a PIN or PUK")
-}
-
-fn parse_number(text: &str) -> Result<String, String> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    digits_between(digits, 0, 20, "a phone number (optional +)")?;
-    Ok(text.to_string())
-}
-
-fn parse_iccid(text: &str) -> Result<String, String> {
-    let body = text.trim_end_matches(['F', 'f']);
-    if (19..=20).contains(&text.len()) && body.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(text.to_string())
-    } else {
-        Err("an ICCID must be 19 or 20 digits (it may end in F)".into())
-    }
 }
 
 impl RunArgs {

@@ -4,6 +4,8 @@
 pub mod at;
 pub mod cli;
 pub mod commands;
+pub mod control;
 pub mod dte;
 pub mod host;
 pub mod modem;
+pub mod network;

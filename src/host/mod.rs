@@ -16,16 +16,7 @@ use tokio::task::JoinHandle;
 use crate::modem::{Input, Instant, Modem, ModemConfig, Nvm, Output};
 use pty::{PortActivity, VirtualPort};
 
-/// Where a modem's AT channel is served.
-#[derive(Debug, Clone, Default)]
-pub struct PortOptions {
-    /// Create a PTY and keep this symlink to it (`None`: no PTY, only the sockets below).
-    pub pty_link: Option<PathBuf>,
-    /// Raw TCP, one client at a time.
-    pub tcp: Option<SocketAddr>,
-    /// A Unix stream socket, one client at a time.
-    pub unix: Option<PathBuf>,
-}
+pub use crate::network::PortOptions;
 
 /// One modem to host.
 #[derive(Debug, Clone)]
