@@ -9,3 +9,4 @@ pub mod dte;
 pub mod host;
 pub mod modem;
 pub mod network;
+pub mod scenario;

@@ -371,7 +371,9 @@ impl Modem {
         self.dte_open = open;
         if open {
             self.explain("client opened the port");
-            self.set_dtr(true, "the client opened the port");
+            if !self.dtr {
+                self.set_dtr(true, "the client opened the port");
+            }
         } else {
             self.line.reset();
             self.urc_queue.clear();

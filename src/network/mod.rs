@@ -263,6 +263,42 @@ impl ModemSpec {
     }
 }
 
+/// Which modem an address names: its index, its number, or its link path.
+pub fn find_modem(modems: &[ResolvedModem], address: &str) -> Result<usize, String> {
+    if let Ok(index) = address.parse::<usize>()
+        && index < modems.len()
+    {
+        return Ok(index);
+    }
+    let wanted = Path::new(address);
+    let found = modems.iter().position(|m| {
+        m.config.identity.number == address
+            || m.ports.pty_link.as_deref().is_some_and(|link| {
+                link == wanted
+                    || std::fs::canonicalize(link)
+                        .ok()
+                        .zip(std::fs::canonicalize(wanted).ok())
+                        .is_some_and(|(a, b)| a == b)
+            })
+    });
+    found.ok_or_else(|| {
+        let known: Vec<String> = modems
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let link = m
+                    .ports
+                    .pty_link
+                    .as_ref()
+                    .map(|l| format!(" {}", l.display()))
+                    .unwrap_or_default();
+                format!("{i} {}{link}", m.config.identity.number)
+            })
+            .collect();
+        format!("no modem {address:?}; modems: {}", known.join(", "))
+    })
+}
+
 /// `N` identical modems (`--count`): `%d` in the link, tcp port + i, distinct identities.
 pub fn replicate(spec: &ModemSpec, count: usize) -> Result<Vec<ModemSpec>, String> {
     if count == 0 {

@@ -1,0 +1,516 @@
+//! Scenario files: a world to start and the steps of a session (send, expect, wait, control
+//! verbs), parsed with file:line errors; `run` replays them, `report` prints diffs and JUnit.
+
+pub mod report;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use regex::bytes::Regex;
+use serde_json::{Map, Value};
+
+use crate::control::Request;
+use crate::network::{WorldSpec, strip_position};
+
+/// How long an `expect` waits when the step does not say (modem time).
+pub const DEFAULT_WITHIN_MS: f64 = 1000.0;
+
+/// One parsed scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    pub description: String,
+    pub world: WorldSpec,
+    pub steps: Vec<Step>,
+}
+
+/// One step and where it is written.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based line of the step in its file.
+    pub line: usize,
+    /// Which modem (index, number or link); `None`: modem 0.
+    pub modem: Option<String>,
+    pub action: Action,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The client writes bytes, all at once or one every `pace_ms`.
+    Send {
+        bytes: Vec<u8>,
+        pace_ms: f64,
+    },
+    /// The next bytes from the modem are exactly these, within the time limit.
+    Expect {
+        bytes: Vec<u8>,
+        within_ms: f64,
+    },
+    /// Output matching the pattern arrives within the time limit; consumed through the match.
+    ExpectRegex {
+        pattern: String,
+        regex: Regex,
+        within_ms: f64,
+    },
+    /// The modem prints nothing for this long.
+    ExpectSilence {
+        ms: f64,
+    },
+    /// Time passes.
+    Wait {
+        ms: f64,
+    },
+    /// Time passes until this modem time (no-op when already later).
+    At {
+        ms: f64,
+    },
+    /// The client opens / closes the port.
+    Open,
+    Close,
+    /// A control-plane request; `state` may carry the subset of the state it must match.
+    Ctl {
+        request: Request,
+        expect_state: Option<Value>,
+    },
+}
+
+impl Action {
+    /// The step's kind in words, for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Send { .. } => "send",
+            Action::Expect { .. } => "expect",
+            Action::ExpectRegex { .. } => "expect_regex",
+            Action::ExpectSilence { .. } => "expect_silence_ms",
+            Action::Wait { .. } => "wait_ms",
+            Action::At { .. } => "at_ms",
+            Action::Open => "open",
+            Action::Close => "close",
+            Action::Ctl { .. } => "ctl",
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file; every error names the file and line.
+    pub fn from_file(path: &Path) -> Result<Scenario, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Scenario::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, String> {
+        let at = |line: usize, reason: String| format!("{}:{line}: {reason}", path.display());
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| at(e.line(), format!("bad JSON: {}", strip_position(&e))))?;
+        let Value::Object(mut top) = value else {
+            return Err(at(1, "a scenario is a JSON object with \"steps\"".into()));
+        };
+        let description = match top.remove("description") {
+            Some(Value::String(s)) => s,
+            None => String::new(),
+            Some(_) => return Err(at(1, "\"description\" must be a string".into())),
+        };
+        let world = match top.remove("world") {
+            None => WorldSpec {
+                modems: vec![Default::default()],
+                ..Default::default()
+            },
+            Some(world) => serde_json::from_value(world).map_err(|e| {
+                at(
+                    key_line(text, "world"),
+                    format!("world: {}", strip_position(&e)),
+                )
+            })?,
+        };
+        if let Err(e) = world.resolve() {
+            return Err(at(key_line(text, "world"), format!("world: {e}")));
+        }
+        let steps_value = top
+            .remove("steps")
+            .ok_or_else(|| at(1, "missing \"steps\": [...]".into()))?;
+        if let Some(extra) = top.keys().next() {
+            return Err(at(
+                key_line(text, extra),
+                format!("unknown field {extra:?}; a scenario has description, world, steps"),
+            ));
+        }
+        let Value::Array(step_values) = steps_value else {
+            return Err(at(
+                key_line(text, "steps"),
+                "\"steps\" must be an array".into(),
+            ));
+        };
+        let lines = step_lines(text);
+        let mut steps = Vec::new();
+        for (index, step) in step_values.into_iter().enumerate() {
+            let line = lines.get(index).copied().unwrap_or(1);
+            let step =
+                parse_step(step, line).map_err(|e| at(line, format!("step {}: {e}", index + 1)))?;
+            steps.push(step);
+        }
+        Ok(Scenario {
+            path: path.to_path_buf(),
+            description,
+            world,
+            steps,
+        })
+    }
+}
+
+fn parse_step(value: Value, line: usize) -> Result<Step, String> {
+    let Value::Object(fields) = value else {
+        return Err("a step is a JSON object like {\"send\": \"AT\\r\"}".into());
+    };
+    let mut fields = StepFields(fields);
+    let modem = match fields.0.remove("modem") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(_) => return Err("\"modem\" is an index, a number or a link path".into()),
+    };
+    let keys: Vec<&str> = [
+        "send",
+        "send_hex",
+        "expect",
+        "expect_hex",
+        "expect_regex",
+        "expect_silence_ms",
+        "wait_ms",
+        "at_ms",
+        "open",
+        "close",
+        "ctl",
+    ]
+    .into_iter()
+    .filter(|k| fields.0.contains_key(*k))
+    .collect();
+    let kind = match keys.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(
+                "no action: use one of send, send_hex, expect, expect_hex, expect_regex, expect_silence_ms, wait_ms, at_ms, open, close, ctl"
+                    .into(),
+            );
+        }
+        many => return Err(format!("one action per step, got {}", many.join(", "))),
+    };
+    let action = match kind {
+        "send" | "send_hex" => {
+            let bytes = fields.bytes(kind)?;
+            let pace_ms = fields.optional_ms("pace_ms")?.unwrap_or(0.0);
+            Action::Send { bytes, pace_ms }
+        }
+        "expect" | "expect_hex" => {
+            let bytes = fields.bytes(kind)?;
+            if bytes.is_empty() {
+                return Err("expect of nothing: use expect_silence_ms".into());
+            }
+            let within_ms = fields
+                .optional_ms("within_ms")?
+                .unwrap_or(DEFAULT_WITHIN_MS);
+            Action::Expect { bytes, within_ms }
+        }
+        "expect_regex" => {
+            let pattern = fields.string(kind)?;
+            let regex =
+                Regex::new(&pattern).map_err(|e| format!("expect_regex {pattern:?}: {e}"))?;
+            let within_ms = fields
+                .optional_ms("within_ms")?
+                .unwrap_or(DEFAULT_WITHIN_MS);
+            Action::ExpectRegex {
+                pattern,
+                regex,
+                within_ms,
+            }
+        }
+        "expect_silence_ms" => Action::ExpectSilence {
+            ms: fields.required_ms(kind)?,
+        },
+        "wait_ms" => Action::Wait {
+            ms: fields.required_ms(kind)?,
+        },
+        "at_ms" => Action::At {
+            ms: fields.required_ms(kind)?,
+        },
+        "open" | "close" => {
+            match fields.0.remove(kind) {
+                Some(Value::Bool(true)) => {}
+                _ => return Err(format!("{kind} must be true")),
+            }
+            if kind == "open" {
+                Action::Open
+            } else {
+                Action::Close
+            }
+        }
+        _ => {
+            let request = match fields.0.remove("ctl") {
+                Some(Value::String(words)) => {
+                    let words = split_words(&words)?;
+                    Request::from_words(None, &words)?
+                }
+                Some(value) => Request::from_value(&value)?,
+                None => return Err("ctl needs a request".into()),
+            };
+            let expect_state = fields.0.remove("expect_state");
+            if expect_state.is_some() && request.verb != crate::control::Verb::State {
+                return Err("expect_state goes with ctl \"state\"".into());
+            }
+            let modem = request.modem.clone().or(modem.clone());
+            return finish(
+                fields,
+                Step {
+                    line,
+                    modem,
+                    action: Action::Ctl {
+                        request,
+                        expect_state,
+                    },
+                },
+            );
+        }
+    };
+    finish(
+        fields,
+        Step {
+            line,
+            modem,
+            action,
+        },
+    )
+}
+
+fn finish(fields: StepFields, step: Step) -> Result<Step, String> {
+    match fields.0.keys().next() {
+        Some(extra) => Err(format!(
+            "unknown field {extra:?} in a {} step",
+            step.action.name()
+        )),
+        None => Ok(step),
+    }
+}
+
+/// Splits `dtr down` / `urc "+CMTI: \"SM\",1"` like a shell would (double quotes, backslash).
+fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let word = current.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(escaped) => word.push(escaped),
+                            None => return Err(format!("unfinished escape in {text:?}")),
+                        },
+                        Some(other) => word.push(other),
+                        None => return Err(format!("unterminated quote in {text:?}")),
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if let Some(word) = current.take() {
+                    words.push(word);
+                }
+            }
+            c => current.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(current);
+    Ok(words)
+}
+
+struct StepFields(Map<String, Value>);
+
+impl StepFields {
+    fn string(&mut self, name: &str) -> Result<String, String> {
+        match self.0.remove(name) {
+            Some(Value::String(s)) => Ok(s),
+            _ => Err(format!("{name} must be a string")),
+        }
+    }
+
+    /// `send`/`expect` text as UTF-8 bytes, or `*_hex` as hex digit pairs.
+    fn bytes(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        let text = self.string(name)?;
+        if !name.ends_with("_hex") {
+            return Ok(text.into_bytes());
+        }
+        let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if clean.len() % 2 != 0 {
+            return Err(format!("{name}: odd number of hex digits"));
+        }
+        clean
+            .chunks(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+                    .ok_or_else(|| {
+                        format!("{name}: {:?} is not hex", String::from_utf8_lossy(pair))
+                    })
+            })
+            .collect()
+    }
+
+    fn optional_ms(&mut self, name: &str) -> Result<Option<f64>, String> {
+        match self.0.remove(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(ms) if ms >= 0.0 && ms <= 86_400_000.0 => Ok(Some(ms)),
+                _ => Err(format!("{name} must be 0 to 86400000 ms, not {n}")),
+            },
+            Some(other) => Err(format!("{name} must be a number of ms, not {other}")),
+        }
+    }
+
+    fn required_ms(&mut self, name: &str) -> Result<f64, String> {
+        self.optional_ms(name)?
+            .ok_or_else(|| format!("{name} must be a number of ms"))
+    }
+}
+
+/// The 1-based line of each element of the top-level `"steps"` array.
+fn step_lines(text: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut line = 1;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut last_key = String::new();
+    let mut string = String::new();
+    let mut steps_depth: Option<usize> = None;
+    let mut expecting_element = false;
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+        }
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+                if depth == 1 {
+                    last_key = std::mem::take(&mut string);
+                }
+            } else if depth == 1 {
+                string.push(c);
+            }
+            continue;
+        }
+        if expecting_element && !c.is_whitespace() && c != ',' && c != ']' {
+            lines.push(line);
+            expecting_element = false;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                string.clear();
+            }
+            '{' | '[' => {
+                depth += 1;
+                if c == '[' && depth == 2 && last_key == "steps" && steps_depth.is_none() {
+                    steps_depth = Some(depth);
+                    expecting_element = true;
+                }
+            }
+            '}' | ']' => {
+                if Some(depth) == steps_depth && c == ']' {
+                    steps_depth = None;
+                    expecting_element = false;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            ',' if steps_depth == Some(depth) => expecting_element = true,
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// The line where a top-level key is written (1 if it cannot be found).
+fn key_line(text: &str, key: &str) -> usize {
+    let needle = format!("\"{key}\"");
+    text.find(&needle)
+        .map(|i| text[..i].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(Path::new("s.json"), text)
+    }
+
+    #[test]
+    fn malformed_scenarios_name_file_line_and_reason() {
+        let cases = [
+            (
+                "{\n \"steps\": [\n",
+                "s.json:3: bad JSON: EOF while parsing a list",
+            ),
+            ("[]", "s.json:1: a scenario is a JSON object with \"steps\""),
+            (
+                "{\"description\": \"x\"}",
+                "s.json:1: missing \"steps\": [...]",
+            ),
+            (
+                "{\n\"steps\": [\n {\"send\": \"AT\\r\"},\n\n {\"expect\": \"OK\", \"whithin_ms\": 5}\n]}",
+                "s.json:5: step 2: unknown field \"whithin_ms\" in a expect step",
+            ),
+            (
+                "{\"steps\": [{\"send\": \"A\", \"expect\": \"B\"}]}",
+                "s.json:1: step 1: one action per step, got send, expect",
+            ),
+            (
+                "{\"steps\": [\n{\"ctl\": \"dtr sideways\"}]}",
+                "s.json:2: step 1: dtr state must be up or down, not \"sideways\"",
+            ),
+            (
+                "{\"steps\": [\n{\"expect_regex\": \"(\"}]}",
+                "s.json:2: step 1: expect_regex \"(\": regex parse error:\n    (\n    ^\nerror: unclosed group",
+            ),
+            (
+                "{\"world\": {\"modems\": [{\"model\": \"nokia\"}]},\n\"steps\": []}",
+                "s.json:1: world: modem 0: unknown model \"nokia\"; use sim900 or telit",
+            ),
+            (
+                "{\"steps\": [{\"wait_ms\": -5}]}",
+                "s.json:1: step 1: wait_ms must be 0 to 86400000 ms, not -5",
+            ),
+            (
+                "{\"steps\": [{\"send_hex\": \"4g\"}]}",
+                "s.json:1: step 1: send_hex: \"4g\" is not hex",
+            ),
+        ];
+        for (text, reason) in cases {
+            assert_eq!(parse(text).err().as_deref(), Some(reason), "{text}");
+        }
+    }
+
+    #[test]
+    fn steps_know_their_lines_and_ctl_words_split_like_a_shell() {
+        let scenario = parse(
+            "{\"description\": \"d\",\n \"steps\": [\n  {\"send\": \"[{,\\\"\"},\n  {\"ctl\": \"urc \\\"+CMTI: \\\\\\\"SM\\\\\\\",1\\\"\"},\n  {\"wait_ms\": 5}]}",
+        )
+        .expect("parse");
+        let lines: Vec<usize> = scenario.steps.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        match &scenario.steps[1].action {
+            Action::Ctl { request, .. } => assert_eq!(
+                request.verb,
+                crate::control::Verb::Act(crate::modem::Input::Urc("+CMTI: \"SM\",1".into()))
+            ),
+            other => panic!("not ctl: {other:?}"),
+        }
+    }
+}
