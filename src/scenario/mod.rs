@@ -342,7 +342,7 @@ impl StepFields {
             return Ok(text.into_bytes());
         }
         let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if clean.len() % 2 != 0 {
+        if !clean.len().is_multiple_of(2) {
             return Err(format!("{name}: odd number of hex digits"));
         }
         clean
@@ -362,7 +362,7 @@ impl StepFields {
         match self.0.remove(name) {
             None => Ok(None),
             Some(Value::Number(n)) => match n.as_f64() {
-                Some(ms) if ms >= 0.0 && ms <= 86_400_000.0 => Ok(Some(ms)),
+                Some(ms) if (0.0..=86_400_000.0).contains(&ms) => Ok(Some(ms)),
                 _ => Err(format!("{name} must be 0 to 86400000 ms, not {n}")),
             },
             Some(other) => Err(format!("{name} must be a number of ms, not {other}")),

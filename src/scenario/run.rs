@@ -228,7 +228,7 @@ pub fn run_virtual(scenario: &Scenario) -> Outcome {
                 action: step.action.name(),
                 started: Instant(bench.started_at),
                 at: bench.now,
-                ..fail
+                ..*fail
             });
             break;
         }
@@ -242,8 +242,8 @@ pub fn run_virtual(scenario: &Scenario) -> Outcome {
     }
 }
 
-fn fail(modem: usize, reason: String) -> Failure {
-    Failure {
+fn fail(modem: usize, reason: String) -> Box<Failure> {
+    Box::new(Failure {
         step: 0,
         line: 0,
         action: "",
@@ -253,10 +253,10 @@ fn fail(modem: usize, reason: String) -> Failure {
         reason,
         expected: None,
         actual: None,
-    }
+    })
 }
 
-fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Failure> {
+fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Box<Failure>> {
     let address = match &step.action {
         Action::Ctl { request, .. } => request.modem.as_ref().or(step.modem.as_ref()),
         _ => step.modem.as_ref(),
@@ -291,10 +291,12 @@ fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Failure> {
                         pending[..n] != wanted[..n]
                     },
                 )
-                .map_err(|reason| Failure {
-                    expected: Some(wanted.to_vec()),
-                    actual: Some(bench.slots[index].pending.clone()),
-                    ..fail(index, reason)
+                .map_err(|reason| {
+                    Box::new(Failure {
+                        expected: Some(wanted.to_vec()),
+                        actual: Some(bench.slots[index].pending.clone()),
+                        ..*fail(index, reason)
+                    })
                 })
         }
         Action::ExpectRegex {
@@ -310,10 +312,12 @@ fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Failure> {
                     |pending| regex.find(pending).map(|m| m.end()),
                     |_| false,
                 )
-                .map_err(|reason| Failure {
-                    expected: Some(format!("/{pattern}/").into_bytes()),
-                    actual: Some(bench.slots[index].pending.clone()),
-                    ..fail(index, reason)
+                .map_err(|reason| {
+                    Box::new(Failure {
+                        expected: Some(format!("/{pattern}/").into_bytes()),
+                        actual: Some(bench.slots[index].pending.clone()),
+                        ..*fail(index, reason)
+                    })
                 })
         }
         Action::ExpectSilence { ms: quiet } => {
@@ -321,11 +325,11 @@ fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Failure> {
             bench.advance_to(Instant(bench.now.0 + ms(*quiet)));
             let pending = &bench.slots[index].pending;
             if pending.len() > before {
-                Err(Failure {
+                Err(Box::new(Failure {
                     expected: Some(Vec::new()),
                     actual: Some(pending[before..].to_vec()),
-                    ..fail(index, format!("the modem spoke within {quiet} ms"))
-                })
+                    ..*fail(index, format!("the modem spoke within {quiet} ms"))
+                }))
             } else {
                 Ok(())
             }
@@ -403,7 +407,7 @@ fn subset_mismatch(wanted: &Value, actual: &Value, path: &str) -> Option<String>
 
 /// Microseconds as `12.5` / `3` ms text.
 pub fn format_ms(us: u64) -> String {
-    if us % 1000 == 0 {
+    if us.is_multiple_of(1000) {
         format!("{}", us / 1000)
     } else {
         format!("{:.3}", us as f64 / 1000.0)
