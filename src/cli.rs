@@ -27,6 +27,19 @@ pub struct Cli {
 pub enum CliCommand {
     /// Start an emulated modem on a new PTY (and/or TCP / Unix socket) until Ctrl-C.
     Run(RunArgs),
+    /// Replay scenario files on a virtual clock; exit 0 when every expectation held, 1 otherwise.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Scenario files (JSON).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,13 +5,26 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use simodem::cli::{Cli, CliCommand, RunArgs};
+use simodem::cli::{Cli, CliCommand, ReplayArgs, RunArgs};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         CliCommand::Run(args) => run(args),
+        CliCommand::Replay(args) => replay(args),
+    }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let mut stdout = std::io::stdout();
+    match simodem::scenario::replay_files(&args.files, args.junit.as_deref(), &mut stdout) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("simodem: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
