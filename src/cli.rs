@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Start an emulated modem on a new PTY (and/or TCP / Unix socket) until Ctrl-C.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Replay scenario files on a virtual clock; exit 0 when every expectation held, 1 otherwise.
     Replay(ReplayArgs),
 }

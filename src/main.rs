@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        CliCommand::Run(args) => run(args),
+        CliCommand::Run(args) => run(*args),
         CliCommand::Replay(args) => replay(args),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod report;
 pub mod run;
+mod virtual_clock;
 
 use std::path::{Path, PathBuf};
 
@@ -443,6 +444,39 @@ fn key_line(text: &str, key: &str) -> usize {
         .unwrap_or(1)
 }
 
+/// What `simodem replay` does for its files: replay each on the virtual clock, print one
+/// report per file to `out`, write JUnit XML if asked. Returns whether every scenario held.
+pub fn replay_files(
+    paths: &[PathBuf],
+    junit_path: Option<&Path>,
+    out: &mut dyn std::io::Write,
+) -> Result<bool, String> {
+    let mut scenarios = Vec::new();
+    for path in paths {
+        scenarios.push(Scenario::from_file(path)?);
+    }
+    let mut results = Vec::new();
+    for scenario in &scenarios {
+        let started = std::time::Instant::now();
+        let outcome = run::run_virtual(scenario);
+        let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let text = report::describe(scenario, &outcome, wall_ms);
+        out.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the report: {e}"))?;
+        results.push((scenario, outcome, wall_ms, text));
+    }
+    let all_held = results.iter().all(|(_, o, _, _)| o.failure.is_none());
+    if let Some(junit_path) = junit_path {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|(s, o, w, t)| (*s, o, *w, t.clone()))
+            .collect();
+        std::fs::write(junit_path, report::junit(&rows))
+            .map_err(|e| format!("{}: cannot write JUnit report: {e}", junit_path.display()))?;
+    }
+    Ok(all_held)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,37 +547,4 @@ mod tests {
             other => panic!("not ctl: {other:?}"),
         }
     }
-}
-
-/// What `simodem replay` does for its files: replay each on the virtual clock, print one
-/// report per file to `out`, write JUnit XML if asked. Returns whether every scenario held.
-pub fn replay_files(
-    paths: &[PathBuf],
-    junit_path: Option<&Path>,
-    out: &mut dyn std::io::Write,
-) -> Result<bool, String> {
-    let mut scenarios = Vec::new();
-    for path in paths {
-        scenarios.push(Scenario::from_file(path)?);
-    }
-    let mut results = Vec::new();
-    for scenario in &scenarios {
-        let started = std::time::Instant::now();
-        let outcome = run::run_virtual(scenario);
-        let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let text = report::describe(scenario, &outcome, wall_ms);
-        out.write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write the report: {e}"))?;
-        results.push((scenario, outcome, wall_ms, text));
-    }
-    let all_held = results.iter().all(|(_, o, _, _)| o.failure.is_none());
-    if let Some(junit_path) = junit_path {
-        let rows: Vec<_> = results
-            .iter()
-            .map(|(s, o, w, t)| (*s, o, *w, t.clone()))
-            .collect();
-        std::fs::write(junit_path, report::junit(&rows))
-            .map_err(|e| format!("{}: cannot write JUnit report: {e}", junit_path.display()))?;
-    }
-    Ok(all_held)
 }

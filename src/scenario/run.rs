@@ -1,12 +1,14 @@
-//! Runs a scenario against the core on a virtual clock: time jumps from one deadline or step to
-//! the next, so a minute of guard times takes microseconds and every run gives the same bytes.
+//! Runs a scenario's steps against a `Driver` (the virtual clock, or real PTYs in real time):
+//! sends, byte and regex expectations with modem-time limits, silence, waits and control verbs.
 
 use serde_json::Value;
 
 use super::{Action, Scenario, Step};
 use crate::control::Verb;
-use crate::modem::{EventKind, Input, Instant, Modem, Output};
+use crate::modem::Instant;
 use crate::network::{ResolvedModem, find_modem};
+
+pub use super::virtual_clock::run_virtual;
 
 /// One line of what happened, for failure reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,174 +62,43 @@ pub fn ms(ms: f64) -> u64 {
     (ms * 1000.0).round() as u64
 }
 
-struct Slot {
-    modem: Modem,
+/// What the step runner needs from whatever hosts the modems.
+pub trait Driver {
+    /// Modem time now.
+    fn now(&self) -> Instant;
+    /// The world's modems, for addressing steps.
+    fn modems(&self) -> &[ResolvedModem];
+    /// The client writes bytes.
+    fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String>;
+    /// The client opens or closes the port.
+    fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String>;
+    /// A control verb that acts on the modem (`Verb::Act`).
+    fn act(&mut self, modem: usize, request: &super::Request) -> Result<(), String>;
+    /// The modem's state as `ctl state` shows it.
+    fn state(&mut self, modem: usize) -> Result<Value, String>;
     /// Output not yet consumed by an expectation.
-    pending: Vec<u8>,
+    fn pending(&mut self, modem: usize) -> &mut Vec<u8>;
+    /// Lets time pass until `until`; with `until_output`, returns as soon as new output came.
+    fn pass_time(&mut self, until: Instant, until_output: bool);
+    /// Records a non-byte step in the transcript.
+    fn note(&mut self, modem: usize, text: String);
+    /// The transcript so far.
+    fn take_happenings(&mut self) -> Vec<Happening>;
 }
 
-/// Every modem of the scenario's world, on one virtual clock.
-struct Bench {
-    resolved: Vec<ResolvedModem>,
-    slots: Vec<Slot>,
-    now: Instant,
-    /// Modem time (µs) when the current step started.
-    started_at: u64,
-    happenings: Vec<Happening>,
-}
-
-impl Bench {
-    fn new(resolved: Vec<ResolvedModem>) -> Bench {
-        let slots = resolved
-            .iter()
-            .map(|r| Slot {
-                modem: Modem::new(r.config.clone(), Instant(0)),
-                pending: Vec::new(),
-            })
-            .collect();
-        let mut bench = Bench {
-            resolved,
-            slots,
-            now: Instant(0),
-            started_at: 0,
-            happenings: Vec::new(),
-        };
-        // The client has the port open from the start.
-        for index in 0..bench.slots.len() {
-            bench.handle(index, Input::DteOpened);
-        }
-        bench
-    }
-
-    fn handle(&mut self, index: usize, input: Input) {
-        if let Input::Dte(bytes) = &input {
-            self.happenings.push(Happening {
-                at: self.now,
-                modem: index,
-                what: What::Sent(bytes.clone()),
-            });
-        }
-        let now = self.now;
-        self.slots[index].modem.handle(now, input);
-        self.drain(index);
-    }
-
-    fn drain(&mut self, index: usize) {
-        let slot = &mut self.slots[index];
-        while let Some(output) = slot.modem.poll_output() {
-            let what = match output {
-                Output::Dte(bytes) => {
-                    slot.pending.extend_from_slice(&bytes);
-                    What::Received(bytes)
-                }
-                Output::Event(event) => match event.kind {
-                    EventKind::Why => What::Why(event.message),
-                    other => What::Step(format!("{}: {}", other.name(), event.message)),
-                },
-                Output::SaveNvm(_) => continue,
-            };
-            self.happenings.push(Happening {
-                at: self.now,
-                modem: index,
-                what,
-            });
-        }
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.slots
-            .iter()
-            .filter_map(|s| s.modem.next_deadline())
-            .min()
-    }
-
-    /// Moves the clock to `target`, firing every deadline on the way in order.
-    fn advance_to(&mut self, target: Instant) {
-        while let Some(deadline) = self.next_deadline() {
-            if deadline > target {
-                break;
-            }
-            self.now = self.now.max(deadline);
-            for index in 0..self.slots.len() {
-                if self.slots[index]
-                    .modem
-                    .next_deadline()
-                    .is_some_and(|at| at <= self.now)
-                {
-                    self.handle(index, Input::Timer);
-                }
-            }
-        }
-        self.now = self.now.max(target);
-    }
-
-    /// Waits until `done` finds what it wants in the modem's pending output (returning how many
-    /// bytes to consume), or fails when `mismatch` says the output went wrong or time runs out.
-    fn wait_for(
-        &mut self,
-        index: usize,
-        within: Instant,
-        done: impl Fn(&[u8]) -> Option<usize>,
-        mismatch: impl Fn(&[u8]) -> bool,
-    ) -> Result<(), String> {
-        loop {
-            let pending = &self.slots[index].pending;
-            if let Some(consumed) = done(pending) {
-                self.slots[index].pending.drain(..consumed);
-                return Ok(());
-            }
-            if mismatch(pending) {
-                return Err("the modem printed something else".into());
-            }
-            match self.next_deadline() {
-                Some(next) if next <= within => self.advance_to(next),
-                _ => {
-                    self.advance_to(within);
-                    return Err(format!(
-                        "timed out after {} ms",
-                        format_ms(within.0.saturating_sub(self.started_at))
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// Replays a scenario on the virtual clock.
-pub fn run_virtual(scenario: &Scenario) -> Outcome {
-    let resolved = match scenario.world.resolve() {
-        Ok(resolved) => resolved,
-        Err(reason) => {
-            return Outcome {
-                steps_run: 0,
-                ended: Instant(0),
-                failure: Some(Failure {
-                    step: 0,
-                    line: 1,
-                    action: "world",
-                    modem: 0,
-                    started: Instant(0),
-                    at: Instant(0),
-                    reason,
-                    expected: None,
-                    actual: None,
-                }),
-                happenings: Vec::new(),
-            };
-        }
-    };
-    let mut bench = Bench::new(resolved);
+/// Runs every step in order until one fails.
+pub fn run_steps(driver: &mut dyn Driver, scenario: &Scenario) -> Outcome {
     let mut steps_run = 0;
     let mut failure = None;
     for (index, step) in scenario.steps.iter().enumerate() {
-        bench.started_at = bench.now.0;
-        if let Err(fail) = run_step(&mut bench, step) {
+        let started = driver.now();
+        if let Err(fail) = run_step(driver, step, started) {
             failure = Some(Failure {
                 step: index,
                 line: step.line,
                 action: step.action.name(),
-                started: Instant(bench.started_at),
-                at: bench.now,
+                started,
+                at: driver.now(),
                 ..*fail
             });
             break;
@@ -236,9 +107,24 @@ pub fn run_virtual(scenario: &Scenario) -> Outcome {
     }
     Outcome {
         steps_run,
-        ended: bench.now,
+        ended: driver.now(),
         failure,
-        happenings: bench.happenings,
+        happenings: driver.take_happenings(),
+    }
+}
+
+/// An outcome that failed before any step (the world could not start).
+pub fn failed_to_start(reason: String) -> Outcome {
+    Outcome {
+        steps_run: 0,
+        ended: Instant(0),
+        failure: Some(Failure {
+            step: 0,
+            line: 1,
+            action: "world",
+            ..*fail(0, reason)
+        }),
+        happenings: Vec::new(),
     }
 }
 
@@ -256,137 +142,154 @@ fn fail(modem: usize, reason: String) -> Box<Failure> {
     })
 }
 
-fn run_step(bench: &mut Bench, step: &Step) -> Result<(), Box<Failure>> {
+/// Waits until `done` finds what it wants in the modem's pending output (returning how many
+/// bytes to consume), or fails when `mismatch` says the output went wrong or time runs out.
+fn wait_for(
+    driver: &mut dyn Driver,
+    modem: usize,
+    started: Instant,
+    within: Instant,
+    done: impl Fn(&[u8]) -> Option<usize>,
+    mismatch: impl Fn(&[u8]) -> bool,
+) -> Result<(), String> {
+    loop {
+        let pending = driver.pending(modem);
+        if let Some(consumed) = done(pending) {
+            pending.drain(..consumed);
+            return Ok(());
+        }
+        if mismatch(pending) {
+            return Err("the modem printed something else".into());
+        }
+        if driver.now() >= within {
+            return Err(format!(
+                "timed out after {} ms",
+                format_ms(within.0.saturating_sub(started.0))
+            ));
+        }
+        driver.pass_time(within, true);
+    }
+}
+
+fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<(), Box<Failure>> {
     let address = match &step.action {
         Action::Ctl { request, .. } => request.modem.as_ref().or(step.modem.as_ref()),
         _ => step.modem.as_ref(),
     };
     let index = match address {
-        Some(address) => find_modem(&bench.resolved, address).map_err(|e| fail(0, e))?,
+        Some(address) => find_modem(driver.modems(), address).map_err(|e| fail(0, e))?,
         None => 0,
     };
+    let failed = |reason: String| fail(index, reason);
     match &step.action {
         Action::Send { bytes, pace_ms } => {
             if *pace_ms <= 0.0 {
-                bench.handle(index, Input::Dte(bytes.clone()));
+                driver.send(index, bytes).map_err(failed)
             } else {
-                let start = bench.now;
                 for (k, byte) in bytes.iter().enumerate() {
-                    bench.advance_to(Instant(start.0 + ms(pace_ms * k as f64)));
-                    bench.handle(index, Input::Dte(vec![*byte]));
+                    driver.pass_time(Instant(started.0 + ms(pace_ms * k as f64)), false);
+                    driver.send(index, &[*byte]).map_err(failed)?;
                 }
+                Ok(())
             }
-            Ok(())
         }
         Action::Expect { bytes, within_ms } => {
-            let within = Instant(bench.now.0 + ms(*within_ms));
+            let within = Instant(started.0 + ms(*within_ms));
             let wanted = bytes.as_slice();
-            bench
-                .wait_for(
-                    index,
-                    within,
-                    |pending| pending.starts_with(wanted).then_some(wanted.len()),
-                    |pending| {
-                        let n = pending.len().min(wanted.len());
-                        pending[..n] != wanted[..n]
-                    },
-                )
-                .map_err(|reason| {
-                    Box::new(Failure {
-                        expected: Some(wanted.to_vec()),
-                        actual: Some(bench.slots[index].pending.clone()),
-                        ..*fail(index, reason)
-                    })
+            wait_for(
+                driver,
+                index,
+                started,
+                within,
+                |pending| pending.starts_with(wanted).then_some(wanted.len()),
+                |pending| {
+                    let n = pending.len().min(wanted.len());
+                    pending[..n] != wanted[..n]
+                },
+            )
+            .map_err(|reason| {
+                Box::new(Failure {
+                    expected: Some(wanted.to_vec()),
+                    actual: Some(driver.pending(index).clone()),
+                    ..*failed(reason)
                 })
+            })
         }
         Action::ExpectRegex {
             pattern,
             regex,
             within_ms,
         } => {
-            let within = Instant(bench.now.0 + ms(*within_ms));
-            bench
-                .wait_for(
-                    index,
-                    within,
-                    |pending| regex.find(pending).map(|m| m.end()),
-                    |_| false,
-                )
-                .map_err(|reason| {
-                    Box::new(Failure {
-                        expected: Some(format!("/{pattern}/").into_bytes()),
-                        actual: Some(bench.slots[index].pending.clone()),
-                        ..*fail(index, reason)
-                    })
+            let within = Instant(started.0 + ms(*within_ms));
+            wait_for(
+                driver,
+                index,
+                started,
+                within,
+                |pending| regex.find(pending).map(|m| m.end()),
+                |_| false,
+            )
+            .map_err(|reason| {
+                Box::new(Failure {
+                    expected: Some(format!("/{pattern}/").into_bytes()),
+                    actual: Some(driver.pending(index).clone()),
+                    ..*failed(reason)
                 })
+            })
         }
         Action::ExpectSilence { ms: quiet } => {
-            let before = bench.slots[index].pending.len();
-            bench.advance_to(Instant(bench.now.0 + ms(*quiet)));
-            let pending = &bench.slots[index].pending;
+            let before = driver.pending(index).len();
+            driver.pass_time(Instant(started.0 + ms(*quiet)), false);
+            let pending = driver.pending(index);
             if pending.len() > before {
                 Err(Box::new(Failure {
                     expected: Some(Vec::new()),
                     actual: Some(pending[before..].to_vec()),
-                    ..*fail(index, format!("the modem spoke within {quiet} ms"))
+                    ..*failed(format!("the modem spoke within {quiet} ms"))
                 }))
             } else {
                 Ok(())
             }
         }
         Action::Wait { ms: wait } => {
-            bench.advance_to(Instant(bench.now.0 + ms(*wait)));
+            driver.pass_time(Instant(started.0 + ms(*wait)), false);
             Ok(())
         }
         Action::At { ms: at } => {
-            bench.advance_to(Instant(ms(*at)));
+            driver.pass_time(Instant(ms(*at)), false);
             Ok(())
         }
-        Action::Open => {
-            bench.note(index, "client opens the port");
-            bench.handle(index, Input::DteOpened);
-            Ok(())
-        }
-        Action::Close => {
-            bench.note(index, "client closes the port");
-            bench.handle(index, Input::DteClosed);
-            Ok(())
+        Action::Open | Action::Close => {
+            let open = matches!(step.action, Action::Open);
+            let text = if open {
+                "client opens the port"
+            } else {
+                "client closes the port"
+            };
+            driver.note(index, text.into());
+            driver.set_port(index, open).map_err(failed)
         }
         Action::Ctl {
             request,
             expect_state,
         } => {
-            bench.note(index, &format!("ctl {}", request.to_json()));
+            driver.note(index, format!("ctl {}", request.to_json()));
             match &request.verb {
-                Verb::Act(input) => {
-                    bench.handle(index, input.clone());
-                    Ok(())
-                }
+                Verb::Act(_) => driver.act(index, request).map_err(failed),
                 Verb::State => {
-                    let state = serde_json::to_value(bench.slots[index].modem.state())
-                        .map_err(|e| fail(index, format!("state: {e}")))?;
+                    let state = driver.state(index).map_err(failed)?;
                     match expect_state {
                         Some(wanted) => subset_mismatch(wanted, &state, "state")
-                            .map_or(Ok(()), |reason| Err(fail(index, reason))),
+                            .map_or(Ok(()), |reason| Err(failed(reason))),
                         None => Ok(()),
                     }
                 }
-                Verb::Modems | Verb::Events => Err(fail(
-                    index,
-                    format!("ctl {} is not available in a scenario", request.verb.name()),
-                )),
+                Verb::Modems | Verb::Events => Err(failed(format!(
+                    "ctl {} is not available in a scenario",
+                    request.verb.name()
+                ))),
             }
         }
-    }
-}
-
-impl Bench {
-    fn note(&mut self, index: usize, text: &str) {
-        self.happenings.push(Happening {
-            at: self.now,
-            modem: index,
-            what: What::Step(text.to_string()),
-        });
     }
 }
 
