@@ -84,6 +84,11 @@ pub trait Driver {
     fn note(&mut self, modem: usize, text: String);
     /// The transcript so far.
     fn take_happenings(&mut self) -> Vec<Happening>;
+    /// Extra time an expectation may take (µs): none on the virtual clock, where a deadline is
+    /// exact; some in real time, where the scheduler and the PTY add delay.
+    fn slack(&self) -> u64 {
+        0
+    }
 }
 
 /// Runs every step in order until one fails.
@@ -194,7 +199,7 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             }
         }
         Action::Expect { bytes, within_ms } => {
-            let within = Instant(started.0 + ms(*within_ms));
+            let within = Instant(started.0 + ms(*within_ms) + driver.slack());
             let wanted = bytes.as_slice();
             wait_for(
                 driver,
@@ -220,7 +225,7 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             regex,
             within_ms,
         } => {
-            let within = Instant(started.0 + ms(*within_ms));
+            let within = Instant(started.0 + ms(*within_ms) + driver.slack());
             wait_for(
                 driver,
                 index,
