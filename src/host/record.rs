@@ -14,8 +14,9 @@ use crate::network::{ModemSpec, ResolvedModem, WorldSpec};
 
 /// Slack added to each expectation's window: the time since the previous step, plus this.
 pub const WITHIN_SLACK_MS: u64 = 1000;
-/// A client that attached within this time of the start counts as attached from the start.
-const ATTACHED_AT_START_US: u64 = 1000;
+/// A client that attached this early (within the clock's resolution of modem time 0) counts
+/// as attached from the start; any later open is a step of its own.
+const ATTACHED_AT_START_US: u64 = 1;
 
 /// Fails early, at start, when the recording could not be written at stop.
 pub(crate) fn check_writable(path: &Path) -> Result<(), StartError> {
