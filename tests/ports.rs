@@ -448,6 +448,10 @@ fn help_documents_every_option() {
         "--no-sim",
         "--smsc",
         "--state",
+        "--count",
+        "--config",
+        "--control",
+        "--record",
         "--trace",
     ] {
         assert!(help.contains(option), "{option} missing from --help");
