@@ -307,6 +307,17 @@ fn a_config_world_is_driven_by_simodem_ctl_and_stops_cleanly() {
         }
     }
 
+    // A relative link path is the caller's, wherever the emulator runs.
+    let out = Command::new(BIN)
+        .args(["ctl", "--control", path, "--modem", "./b", "hangup"])
+        .current_dir(&dir)
+        .output()
+        .expect("ctl");
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(0), "{\"ok\":true,\"modem\":1}\n")
+    );
+
     // SIMODEM_CONTROL stands in for --control.
     let out = Command::new(BIN)
         .args(["ctl", "hangup"])

@@ -25,14 +25,15 @@ const MAX_CONNECTIONS: usize = 256;
 /// Event lines gathered into one write for a streaming client.
 const STREAM_BATCH_BYTES: usize = 65536;
 
-/// Binds a Unix stream socket at `path` with mode 0600. A leftover socket nobody listens on is
-/// replaced; a live one, or anything that is not a socket, is refused.
-pub(crate) fn bind_owner_only(path: &Path) -> Result<UnixListener, StartError> {
+/// Binds a Unix stream socket at `path` with mode 0600. Anything that is not a socket is
+/// refused. A leftover socket is replaced; with `refuse_live`, only when nobody listens on it
+/// (found by connecting, so not for AT channels: that would look like a client to their modem).
+pub(crate) fn bind_owner_only(path: &Path, refuse_live: bool) -> Result<UnixListener, StartError> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err(StartError::NotASocket(path.to_path_buf()));
         }
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        if refuse_live && std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(StartError::SocketInUse(path.to_path_buf()));
         }
         std::fs::remove_file(path).map_err(|e| StartError::Bind(path.display().to_string(), e))?;

@@ -372,7 +372,7 @@ async fn prepare(mut resolved: ResolvedModem) -> Result<Prepared, StartError> {
             prepared.tcp_listener = Some(listener);
         }
         if let Some(path) = &ports.unix {
-            prepared.unix_listener = Some(control::bind_owner_only(path)?);
+            prepared.unix_listener = Some(control::bind_owner_only(path, false)?);
         }
         Ok(())
     }
@@ -408,7 +408,7 @@ pub async fn start_world(
         }
     }
     let control_listener = match &control {
-        Some(path) => match control::bind_owner_only(path) {
+        Some(path) => match control::bind_owner_only(path, true) {
             Ok(listener) => Some(listener),
             Err(e) => {
                 prepared.iter().for_each(Prepared::remove_files);
