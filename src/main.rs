@@ -1,24 +1,33 @@
-//! The `simodem` binary: parses the command line and runs the host until Ctrl-C or SIGTERM.
-//! Exit codes: 0 clean stop, 1 runtime failure, 2 bad options or a port that cannot be used.
+//! The `simodem` binary: `run` starts a world until Ctrl-C or SIGTERM, `ctl` sends one request.
+//! Exit codes: 0 clean stop / ok, 1 runtime failure / refused request, 2 bad options or ports.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use simodem::cli::{Cli, CliCommand, ReplayArgs, RunArgs};
-use tracing_subscriber::EnvFilter;
+use simodem::cli::{Cli, CliCommand, CtlArgs, ReplayArgs, RunArgs};
+use simodem::host::trace;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         CliCommand::Run(args) => run(*args),
+        CliCommand::Ctl(args) => ctl(args),
         CliCommand::Replay(args) => replay(args),
     }
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
     let mut stdout = std::io::stdout();
-    match simodem::scenario::replay_files(&args.files, args.junit.as_deref(), &mut stdout) {
+    match simodem::scenario::replay_files(
+        &args.files,
+        args.junit.as_deref(),
+        args.realtime,
+        &mut stdout,
+    ) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -28,20 +37,39 @@ fn replay(args: ReplayArgs) -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let filter = if args.trace {
+/// Logs on stderr; transcript lines (`simodem::trace`) bare, without time, level or target.
+fn init_logging(trace_all: bool) {
+    let filter = if trace_all {
         EnvFilter::new("simodem=debug")
     } else {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("simodem=info"))
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let transcript = fmt::layer()
         .with_writer(std::io::stderr)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_filter(filter_fn(|meta| meta.target() == trace::TARGET));
+    let logs = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter_fn(|meta| meta.target() != trace::TARGET));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(transcript)
+        .with(logs)
         .init();
-    if args.no_pty && args.tcp.is_none() && args.unix.is_none() {
-        eprintln!("simodem: --no-pty needs --tcp or --unix, or the modem has no port");
-        return ExitCode::from(2);
-    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    init_logging(args.trace);
+    let plan = match args.plan() {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("simodem: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,49 +81,57 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let hosted = args.hosted_modem();
-        let model = hosted.config.profile.model;
-        let running = match simodem::host::start(hosted).await {
-            Ok(running) => running,
-            Err(e) => {
-                eprintln!("simodem: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let world =
+            match simodem::host::start_world(plan.modems, Some(plan.control), plan.record).await {
+                Ok(world) => world,
+                Err(e) => {
+                    eprintln!("simodem: {e}");
+                    return ExitCode::from(2);
+                }
+            };
         // Listen for signals before announcing readiness, so a SIGTERM right after the banner
-        // still stops the modem cleanly and removes its link.
+        // still stops the modems cleanly and removes their links.
         let shutdown = match ShutdownSignals::new() {
             Ok(signals) => signals,
             Err(e) => {
                 eprintln!("simodem: cannot watch SIGTERM/SIGINT: {e}");
-                running.stop().await;
+                let _ = world.stop().await;
                 return ExitCode::from(1);
             }
         };
         let mut stdout = std::io::stdout();
-        if let (Some(pts), Some(link)) = (&running.slave_path, &running.link) {
-            let _ = writeln!(
-                stdout,
-                "simodem: {model} on {} (link {})",
-                pts.display(),
-                link.display()
-            );
-        }
-        if let Some(addr) = running.tcp {
-            let _ = writeln!(stdout, "simodem: {model} AT channel on tcp {addr}");
-        }
-        if let Some(path) = &running.unix {
-            let _ = writeln!(
-                stdout,
-                "simodem: {model} AT channel on unix {}",
-                path.display()
-            );
+        for line in world.banner_lines() {
+            let _ = writeln!(stdout, "{line}");
         }
         let _ = stdout.flush();
         shutdown.wait().await;
-        running.stop().await;
-        ExitCode::SUCCESS
+        match world.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("simodem: cannot write the recording: {e}");
+                ExitCode::from(1)
+            }
+        }
     })
+}
+
+fn ctl(args: CtlArgs) -> ExitCode {
+    let request = match args.request() {
+        Ok(request) => request,
+        Err(e) => {
+            eprintln!("simodem ctl: {e}; see simodem ctl --help");
+            return ExitCode::from(2);
+        }
+    };
+    let path = args.control_path();
+    match simodem::host::control::ctl(&path, &request, &mut std::io::stdout()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("simodem ctl: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// SIGTERM and SIGINT, registered up front.

@@ -36,16 +36,20 @@ impl Emulator {
         let mut reader = BufReader::new(stdout);
         let mut banner = Vec::new();
         let mut line = String::new();
-        // One banner line per port: PTY, TCP, Unix.
+        // One banner line per port: PTY, TCP, Unix; then the control socket, last.
         let expected =
             1 + usize::from(args.contains(&"--tcp")) + usize::from(args.contains(&"--unix"))
                 - usize::from(args.contains(&"--no-pty"));
-        while banner.len() < expected {
+        while banner.len() < expected + 1 {
             line.clear();
             let n = reader.read_line(&mut line).expect("read banner");
             assert!(n > 0, "simodem exited before it was ready");
             banner.push(line.trim_end().to_string());
         }
+        assert!(
+            banner[expected].starts_with("simodem: control socket "),
+            "{banner:?}"
+        );
         Emulator { child, banner }
     }
 
@@ -179,8 +183,16 @@ fn sigterm_right_after_the_banner_still_stops_cleanly() {
     let link = dir.join("tty");
     for _ in 0..5 {
         let emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+        assert_eq!(
+            emu.banner[1],
+            format!("simodem: control socket {}.ctl", link.display())
+        );
         assert!(emu.terminate().success());
         assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+        assert!(
+            std::fs::symlink_metadata(dir.join("tty.ctl")).is_err(),
+            "control socket removed"
+        );
     }
 }
 
@@ -255,7 +267,15 @@ fn a_100_kb_line_without_cr_gets_error_and_the_modem_still_answers() {
 
 #[test]
 fn tcp_serves_the_same_at_channel_one_client_at_a_time() {
-    let emu = Emulator::start(&["--no-pty", "--tcp", "127.0.0.1:0"]);
+    let dir = scratch("tcp");
+    let control = dir.join("ctl");
+    let emu = Emulator::start(&[
+        "--no-pty",
+        "--tcp",
+        "127.0.0.1:0",
+        "--control",
+        control.to_str().unwrap(),
+    ]);
     let addr = emu.banner[0]
         .rsplit(' ')
         .next()
@@ -290,6 +310,8 @@ fn unix_socket_is_owner_only_and_answers() {
         sock.to_str().unwrap(),
         "--model",
         "telit",
+        "--control",
+        dir.join("ctl").to_str().unwrap(),
     ]);
     assert_eq!(
         emu.banner[0],
@@ -426,6 +448,10 @@ fn help_documents_every_option() {
         "--no-sim",
         "--smsc",
         "--state",
+        "--count",
+        "--config",
+        "--control",
+        "--record",
         "--trace",
     ] {
         assert!(help.contains(option), "{option} missing from --help");

@@ -1,9 +1,12 @@
 //! Scenario files: a world to start and the steps of a session (send, expect, wait, control
 //! verbs), parsed with file:line errors; `run` replays them, `report` prints diffs and JUnit.
 
+mod realtime;
 pub mod report;
 pub mod run;
 mod virtual_clock;
+
+pub use realtime::run_realtime;
 
 use std::path::{Path, PathBuf};
 
@@ -444,11 +447,13 @@ fn key_line(text: &str, key: &str) -> usize {
         .unwrap_or(1)
 }
 
-/// What `simodem replay` does for its files: replay each on the virtual clock, print one
-/// report per file to `out`, write JUnit XML if asked. Returns whether every scenario held.
+/// What `simodem replay` does for its files: replay each (on the virtual clock, or in real time
+/// over real PTYs), print one report per file to `out`, write JUnit XML if asked. Returns
+/// whether every scenario held.
 pub fn replay_files(
     paths: &[PathBuf],
     junit_path: Option<&Path>,
+    realtime: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<bool, String> {
     let mut scenarios = Vec::new();
@@ -458,7 +463,11 @@ pub fn replay_files(
     let mut results = Vec::new();
     for scenario in &scenarios {
         let started = std::time::Instant::now();
-        let outcome = run::run_virtual(scenario);
+        let outcome = if realtime {
+            run_realtime(scenario)
+        } else {
+            run::run_virtual(scenario)
+        };
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let text = report::describe(scenario, &outcome, wall_ms);
         out.write_all(text.as_bytes())

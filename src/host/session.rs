@@ -1,0 +1,389 @@
+//! One modem's task: it owns the `Modem` and its ports, turns reads, opens/closes, timers and
+//! control requests into timestamped inputs, carries out the outputs and publishes events.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::events::{EventBody, WorldEvent};
+use super::pty::{self, PortActivity, VirtualPort};
+use super::{save_nvm, trace, world};
+use crate::control::{Request, Verb};
+use crate::modem::{Input, Instant, Modem, Output};
+
+/// A control request for one modem, with where its one response line goes.
+pub(crate) struct ControlMsg {
+    pub verb: Verb,
+    pub reply: oneshot::Sender<String>,
+}
+
+/// Everything one modem's task owns.
+pub(crate) struct Session {
+    pub modem: Modem,
+    /// Index in the world, and `model#index` for the transcript.
+    pub index: usize,
+    pub who: String,
+    /// The world's clock: modem time zero.
+    pub clock: tokio::time::Instant,
+    pub port: Option<VirtualPort>,
+    /// Clients holding the PTY slave open, as inotify counted them.
+    pub pty_clients: u32,
+    /// Bytes arrived before inotify reported the open that must have preceded them.
+    pub pty_open_implied: bool,
+    pub tcp_listener: Option<TcpListener>,
+    pub tcp_client: Option<TcpStream>,
+    pub unix_listener: Option<UnixListener>,
+    pub unix_client: Option<UnixStream>,
+    /// Whether the core was last told a client is attached.
+    pub told_attached: bool,
+    pub nvm_file: Option<PathBuf>,
+    pub bus: broadcast::Sender<WorldEvent>,
+    pub control: mpsc::Receiver<ControlMsg>,
+    /// The time of the last input, which the outputs it caused carry.
+    pub at: Instant,
+    /// Outputs being carried out (kept to reuse its allocation).
+    pub outputs: Vec<Output>,
+}
+
+/// What woke the session.
+enum Wake {
+    Pty(io::Result<usize>),
+    PtyActivity(io::Result<Vec<PortActivity>>),
+    TcpAccept(io::Result<(TcpStream, SocketAddr)>),
+    TcpRead(io::Result<usize>),
+    UnixAccept(io::Result<(UnixStream, tokio::net::unix::SocketAddr)>),
+    UnixRead(io::Result<usize>),
+    Timer,
+    Control(Option<ControlMsg>),
+    Stop,
+}
+
+async fn read_pty_or_wait(
+    master: Option<&mut pty::PtyMaster>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match master {
+        Some(master) => master.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn read_or_wait<R: AsyncReadExt + Unpin>(
+    reader: Option<&mut R>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match reader {
+        Some(reader) => reader.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Session {
+    fn now(&self) -> Instant {
+        Instant(self.clock.elapsed().as_micros() as u64)
+    }
+
+    /// Hands the core one input; the outputs it causes carry the same time.
+    fn feed(&mut self, now: Instant, input: Input) {
+        self.at = now;
+        self.modem.handle(now, input);
+    }
+
+    /// Whether anyone looks at events (the transcript or a bus subscriber): if not, none is built.
+    fn observed(&self) -> bool {
+        trace::enabled() || self.bus.receiver_count() > 0
+    }
+
+    fn publish(&self, at: Instant, body: EventBody) {
+        if trace::enabled() {
+            tracing::debug!(target: trace::TARGET, "{}", trace::transcript_line(at.0, &self.who, &body));
+        }
+        if self.bus.receiver_count() > 0 {
+            // An error means the last subscriber left in the meantime: nobody to tell.
+            let _ = self.bus.send(WorldEvent {
+                at_us: at.0,
+                modem: self.index,
+                body,
+            });
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut stop: oneshot::Receiver<()>) {
+        let mut pty_buf = vec![0u8; 65536];
+        let mut tcp_buf = vec![0u8; 65536];
+        let mut unix_buf = vec![0u8; 65536];
+        let mut control_open = true;
+        self.carry_out_outputs().await;
+        loop {
+            let deadline = self.modem.next_deadline();
+            let wake = {
+                let timer = async {
+                    match deadline {
+                        Some(at) => {
+                            tokio::time::sleep_until(
+                                self.clock + std::time::Duration::from_micros(at.0),
+                            )
+                            .await
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                let (master, watcher) = match self.port.as_mut() {
+                    Some(port) => (Some(&mut port.master), port.watcher.as_mut()),
+                    None => (None, None),
+                };
+                let activity = async {
+                    match watcher {
+                        Some(watcher) => pty::read_activity(watcher).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let tcp_accept = async {
+                    match &self.tcp_listener {
+                        Some(l) => l.accept().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let unix_accept = async {
+                    match &self.unix_listener {
+                        Some(l) => l.accept().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let control = async {
+                    if control_open {
+                        self.control.recv().await
+                    } else {
+                        std::future::pending().await
+                    }
+                };
+                // Biased, opens and closes first: the runtime learns of all ready descriptors
+                // before it polls us, so a close and reopen are handled before the bytes that
+                // followed them, without an extra inotify read per PTY read. Control requests
+                // come last, so a flood of them never holds up the client's bytes or a timer.
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => Wake::Stop,
+                    a = activity => Wake::PtyActivity(a),
+                    r = read_pty_or_wait(master, &mut pty_buf) => Wake::Pty(r),
+                    r = read_or_wait(self.tcp_client.as_mut(), &mut tcp_buf) => Wake::TcpRead(r),
+                    r = read_or_wait(self.unix_client.as_mut(), &mut unix_buf) => Wake::UnixRead(r),
+                    c = tcp_accept => Wake::TcpAccept(c),
+                    c = unix_accept => Wake::UnixAccept(c),
+                    () = timer => Wake::Timer,
+                    m = control => Wake::Control(m),
+                }
+            };
+            match wake {
+                Wake::Stop => break,
+                Wake::Pty(Ok(n)) if n > 0 => {
+                    if self.pty_clients == 0 {
+                        self.pty_clients = 1;
+                        self.pty_open_implied = true;
+                        self.sync_attached();
+                    }
+                    self.dte_input(&pty_buf[..n]);
+                }
+                Wake::Pty(result) => {
+                    tracing::error!("PTY master read failed: {result:?}; closing the PTY port");
+                    self.port = None;
+                    self.pty_clients = 0;
+                    self.sync_attached();
+                }
+                Wake::PtyActivity(Ok(events)) => {
+                    // One at a time: a close and a reopen in one batch are a DTR drop and a raise.
+                    for event in events {
+                        self.pty_event(event);
+                        self.sync_attached();
+                    }
+                }
+                Wake::PtyActivity(Err(e)) => {
+                    tracing::warn!("cannot watch the PTY for opens and closes: {e}");
+                    if let Some(port) = self.port.as_mut() {
+                        port.stop_watching();
+                    }
+                }
+                Wake::TcpAccept(Ok((stream, peer))) => {
+                    if self.tcp_client.is_some() {
+                        tracing::warn!(%peer, "refusing a second TCP client: one at a time");
+                        drop(stream);
+                    } else {
+                        tracing::info!(%peer, "TCP client attached");
+                        let _ = stream.set_nodelay(true);
+                        self.tcp_client = Some(stream);
+                        self.sync_attached();
+                    }
+                }
+                Wake::TcpAccept(Err(e)) => tracing::warn!("TCP accept failed: {e}"),
+                Wake::TcpRead(Ok(n)) if n > 0 => self.dte_input(&tcp_buf[..n]),
+                Wake::TcpRead(_) => {
+                    tracing::info!("TCP client detached");
+                    self.tcp_client = None;
+                    self.sync_attached();
+                }
+                Wake::UnixAccept(Ok((stream, _))) => {
+                    if self.unix_client.is_some() {
+                        tracing::warn!("refusing a second Unix-socket client: one at a time");
+                        drop(stream);
+                    } else {
+                        self.unix_client = Some(stream);
+                        self.sync_attached();
+                    }
+                }
+                Wake::UnixAccept(Err(e)) => tracing::warn!("Unix accept failed: {e}"),
+                Wake::UnixRead(Ok(n)) if n > 0 => self.dte_input(&unix_buf[..n]),
+                Wake::UnixRead(_) => {
+                    self.unix_client = None;
+                    self.sync_attached();
+                }
+                Wake::Timer => {
+                    let now = self.now();
+                    self.feed(now, Input::Timer);
+                }
+                Wake::Control(Some(msg)) => self.control_request(msg).await,
+                Wake::Control(None) => control_open = false,
+            }
+            self.carry_out_outputs().await;
+        }
+    }
+
+    /// `state`, or something the control plane does to the modem; replies once its bytes are out.
+    async fn control_request(&mut self, msg: ControlMsg) {
+        let line = match msg.verb {
+            Verb::State => world::state_response(self.index, &self.modem.state()),
+            Verb::Act(input) => {
+                let now = self.now();
+                if self.observed() {
+                    let request = Request {
+                        modem: None,
+                        verb: Verb::Act(input.clone()),
+                    };
+                    self.publish(now, EventBody::Ctl(request.to_json()));
+                }
+                self.feed(now, input);
+                self.carry_out_outputs().await;
+                world::acted_response(self.index)
+            }
+            Verb::Modems | Verb::Events => world::error_line("not a request for one modem"),
+        };
+        // The requester may have gone away; the modem carries on.
+        let _ = msg.reply.send(line);
+    }
+
+    fn pty_event(&mut self, event: PortActivity) {
+        match event {
+            PortActivity::Opened => {
+                if self.pty_open_implied {
+                    self.pty_open_implied = false;
+                } else {
+                    self.pty_clients += 1;
+                }
+            }
+            PortActivity::Closed => {
+                self.pty_open_implied = false;
+                self.pty_clients = self.pty_clients.saturating_sub(1);
+                if self.pty_clients == 0
+                    && let Some(port) = &self.port
+                {
+                    port.discard_unread_output();
+                }
+            }
+        }
+    }
+
+    fn attached(&self) -> bool {
+        self.pty_clients > 0 || self.tcp_client.is_some() || self.unix_client.is_some()
+    }
+
+    fn sync_attached(&mut self) {
+        let attached = self.attached();
+        if attached != self.told_attached {
+            self.told_attached = attached;
+            let now = self.now();
+            if self.observed() {
+                self.publish(now, EventBody::Port { opened: attached });
+            }
+            let input = if attached {
+                Input::DteOpened
+            } else {
+                Input::DteClosed
+            };
+            self.feed(now, input);
+        }
+    }
+
+    fn dte_input(&mut self, bytes: &[u8]) {
+        let now = self.now();
+        if self.observed() {
+            self.publish(now, EventBody::DteIn(Arc::from(bytes)));
+        }
+        self.feed(now, Input::Dte(bytes.to_vec()));
+    }
+
+    async fn carry_out_outputs(&mut self) {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        loop {
+            // Take what the last input caused before acting on it: a write that finds the
+            // client gone is itself an input, with outputs and a time of its own.
+            let at = self.at;
+            outputs.extend(std::iter::from_fn(|| self.modem.poll_output()));
+            if outputs.is_empty() {
+                break;
+            }
+            let observed = self.observed();
+            for output in outputs.drain(..) {
+                match output {
+                    Output::Dte(bytes) => {
+                        if observed {
+                            self.publish(at, EventBody::DteOut(Arc::from(&bytes[..])));
+                        }
+                        self.write_dte(&bytes).await;
+                    }
+                    Output::SaveNvm(nvm) => {
+                        if let Some(path) = &self.nvm_file {
+                            save_nvm(path, &nvm);
+                        }
+                    }
+                    Output::Event(event) => {
+                        if observed {
+                            self.publish(
+                                event.at,
+                                EventBody::Core {
+                                    kind: event.kind,
+                                    message: event.message,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.outputs = outputs;
+    }
+
+    async fn write_dte(&mut self, bytes: &[u8]) {
+        if self.pty_clients > 0
+            && let Some(port) = self.port.as_mut()
+            && let Err(e) = port.master.write_all(bytes).await
+        {
+            tracing::error!("PTY write failed: {e}");
+        }
+        if let Some(client) = self.tcp_client.as_mut()
+            && client.write_all(bytes).await.is_err()
+        {
+            self.tcp_client = None;
+            self.sync_attached();
+        }
+        if let Some(client) = self.unix_client.as_mut()
+            && client.write_all(bytes).await.is_err()
+        {
+            self.unix_client = None;
+            self.sync_attached();
+        }
+    }
+}

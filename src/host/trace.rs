@@ -1,0 +1,102 @@
+//! The `--trace` transcript: one human-readable line per event (bytes each way with escapes,
+//! reasons, modes, port and control activity), logged on the `simodem::trace` target.
+
+use std::fmt::Write;
+
+use super::events::EventBody;
+use crate::modem::EventKind;
+
+/// The tracing target of transcript lines (`RUST_LOG=simodem::trace=debug` shows only them).
+pub const TARGET: &str = "simodem::trace";
+
+/// Whether transcript lines are wanted now.
+pub fn enabled() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::DEBUG)
+}
+
+/// `   12.345 ms  sim900#0 → AT+CSQ\r`: modem time in ms, the modem, and what happened.
+pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
+    let mut line = format!("{:>5}.{:03} ms  {who} ", at_us / 1000, at_us % 1000);
+    match body {
+        EventBody::DteIn(bytes) => {
+            line.push_str("→ ");
+            escape_into(bytes, &mut line);
+        }
+        EventBody::DteOut(bytes) => {
+            line.push_str("← ");
+            escape_into(bytes, &mut line);
+        }
+        EventBody::Core {
+            kind: EventKind::Why,
+            message,
+        } => {
+            line.push_str("why: ");
+            line.push_str(message);
+        }
+        EventBody::Core {
+            kind: EventKind::Mode,
+            message,
+        } => {
+            line.push_str("mode: ");
+            line.push_str(message);
+        }
+        EventBody::Port { opened } => {
+            line.push_str(if *opened {
+                "port opened"
+            } else {
+                "port closed"
+            });
+        }
+        EventBody::Ctl(request) => {
+            line.push_str("ctl: ");
+            line.push_str(&request.to_string());
+        }
+    }
+    line
+}
+
+/// Printable ASCII as is; `\r`, `\n`, `\\` and `\xNN` for everything else.
+pub fn escape_into(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_lines_show_time_modem_direction_and_escaped_bytes() {
+        let input = EventBody::DteIn(b"AT+CSQ\r"[..].into());
+        assert_eq!(
+            transcript_line(12_345, "sim900#0", &input),
+            "   12.345 ms  sim900#0 → AT+CSQ\\r"
+        );
+        let output = EventBody::DteOut(b"\r\n+CSQ: 20,0\r\n\r\nOK\r\n\x00\xff\\"[..].into());
+        assert_eq!(
+            transcript_line(12_401, "sim900#0", &output),
+            "   12.401 ms  sim900#0 ← \\r\\n+CSQ: 20,0\\r\\n\\r\\nOK\\r\\n\\x00\\xff\\\\"
+        );
+        let why = EventBody::Core {
+            kind: EventKind::Why,
+            message: "line exceeds 556 characters → ERROR, nothing executed".into(),
+        };
+        assert_eq!(
+            transcript_line(12_401, "sim900#0", &why),
+            "   12.401 ms  sim900#0 why: line exceeds 556 characters → ERROR, nothing executed"
+        );
+        assert_eq!(
+            transcript_line(1_234_567_890, "telit#3", &EventBody::Port { opened: true }),
+            "1234567.890 ms  telit#3 port opened"
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The real-time driver (`simodem replay --realtime`): starts the world with real PTYs and a
+//! control socket in a private directory, then plays the client through the PTYs at wall speed.
+
+use std::ffi::CString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Scenario;
+use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
+use crate::control::Request;
+use crate::modem::Instant;
+use crate::network::ResolvedModem;
+
+/// Replays a scenario in real time over real PTYs.
+pub fn run_realtime(scenario: &Scenario) -> Outcome {
+    let resolved = match scenario.world.resolve() {
+        Ok(resolved) => resolved,
+        Err(reason) => return failed_to_start(reason),
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "simodem-replay-{}-{}",
+        std::process::id(),
+        NEXT_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return failed_to_start(format!("cannot create {}: {e}", dir.display()));
+    }
+    let outcome = match LiveWorld::start(resolved, &dir) {
+        Ok(mut live) => {
+            let outcome = run_steps(&mut live, scenario);
+            live.stop();
+            outcome
+        }
+        Err(reason) => failed_to_start(reason),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+/// How late real output may be against the modem's own deadlines (scheduler, PTY, wake-ups).
+const REALTIME_SLACK_US: u64 = 100_000;
+
+static NEXT_RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A world running on its own thread, driven through its PTYs and control socket.
+struct LiveWorld {
+    resolved: Vec<ResolvedModem>,
+    links: Vec<PathBuf>,
+    clients: Vec<Option<OwnedFd>>,
+    pending: Vec<Vec<u8>>,
+    control: BufReader<UnixStream>,
+    started: std::time::Instant,
+    happenings: Vec<Happening>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveWorld {
+    fn start(mut resolved: Vec<ResolvedModem>, dir: &Path) -> Result<LiveWorld, String> {
+        let mut links = Vec::new();
+        for (index, modem) in resolved.iter_mut().enumerate() {
+            let link = dir.join(format!("tty{index}"));
+            modem.ports.pty_link = Some(link.clone());
+            modem.ports.tcp = None;
+            modem.ports.unix = None;
+            modem.state_dir = None;
+            links.push(link);
+        }
+        let control_path = dir.join("ctl");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let world_modems = resolved.clone();
+        let world_control = control_path.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start a runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match crate::host::start_world(world_modems, Some(world_control), None).await {
+                    Ok(world) => {
+                        let _ = ready_tx.send(Ok(std::time::Instant::now()));
+                        let _ = stop_rx.await;
+                        let _ = world.stop().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        let started = ready_rx
+            .recv()
+            .map_err(|_| "the world thread ended before starting".to_string())??;
+        let control = UnixStream::connect(&control_path)
+            .map_err(|e| format!("cannot reach the control socket: {e}"))?;
+        let mut live = LiveWorld {
+            clients: links.iter().map(|_| None).collect(),
+            pending: links.iter().map(|_| Vec::new()).collect(),
+            resolved,
+            links,
+            control: BufReader::new(control),
+            started,
+            happenings: Vec::new(),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        };
+        for index in 0..live.links.len() {
+            live.set_port(index, true)?;
+        }
+        Ok(live)
+    }
+
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.clients.iter_mut().for_each(|c| *c = None);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    fn request(&mut self, request: &Value) -> Result<Value, String> {
+        let mut line = request.to_string();
+        line.push('\n');
+        self.control
+            .get_mut()
+            .write_all(line.as_bytes())
+            .map_err(|e| format!("control socket: {e}"))?;
+        let mut answer = String::new();
+        self.control
+            .read_line(&mut answer)
+            .map_err(|e| format!("control socket: {e}"))?;
+        let value: Value =
+            serde_json::from_str(&answer).map_err(|e| format!("control answer {answer:?}: {e}"))?;
+        if value.get("ok") == Some(&Value::Bool(true)) {
+            Ok(value)
+        } else {
+            Err(format!("control plane refused: {}", answer.trim_end()))
+        }
+    }
+
+    /// Reads whatever the modems have written, waiting at most `wait`.
+    fn read_available(&mut self, wait: Duration) -> bool {
+        let mut fds: Vec<libc::pollfd> = self
+            .clients
+            .iter()
+            .map(|c| libc::pollfd {
+                fd: c.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let timeout = wait.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: `fds` is a valid array of pollfd of the given length.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready <= 0 {
+            return false;
+        }
+        let now = self.now();
+        let mut heard = false;
+        let mut buf = [0u8; 4096];
+        for (index, pollfd) in fds.iter().enumerate() {
+            if pollfd.revents & libc::POLLIN == 0 {
+                continue;
+            }
+            // SAFETY: reading into a stack buffer of the given length from an open fd.
+            let n = unsafe { libc::read(pollfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                let bytes = buf[..n as usize].to_vec();
+                self.pending[index].extend_from_slice(&bytes);
+                self.happenings.push(Happening {
+                    at: now,
+                    modem: index,
+                    what: What::Received(bytes),
+                });
+                heard = true;
+            }
+        }
+        heard
+    }
+}
+
+/// Opens a PTY slave the way a serial client does: read/write, no controlling tty, raw.
+fn open_raw(path: &Path) -> Result<OwnedFd, String> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: path holds a NUL", path.display()))?;
+    // SAFETY: a valid NUL-terminated path; the returned fd is owned below.
+    let fd = unsafe {
+        libc::open(
+            c_path.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "cannot open {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: termios is plain data; tcgetattr fills it for an open tty fd.
+    unsafe {
+        let mut termios: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut termios) == 0 {
+            libc::cfmakeraw(&mut termios);
+            libc::tcsetattr(fd, libc::TCSANOW, &termios);
+        }
+    }
+    Ok(owned)
+}
+
+impl Driver for LiveWorld {
+    fn now(&self) -> Instant {
+        Instant(self.started.elapsed().as_micros() as u64)
+    }
+
+    fn modems(&self) -> &[ResolvedModem] {
+        &self.resolved
+    }
+
+    fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String> {
+        let Some(fd) = self.clients[modem].as_ref().map(|fd| fd.as_raw_fd()) else {
+            return Err("the port is closed: open it first".into());
+        };
+        self.happenings.push(Happening {
+            at: self.now(),
+            modem,
+            what: What::Sent(bytes.to_vec()),
+        });
+        let mut written = 0;
+        while written < bytes.len() {
+            let rest = &bytes[written..];
+            // SAFETY: writing from a live slice to an open fd.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                written += n as usize;
+            } else {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::WouldBlock {
+                    return Err(format!("PTY write: {error}"));
+                }
+                self.read_available(Duration::from_millis(1));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String> {
+        if open {
+            if self.clients[modem].is_none() {
+                self.clients[modem] = Some(open_raw(&self.links[modem])?);
+            }
+        } else {
+            self.clients[modem] = None;
+        }
+        // Let the host see the open/close before the next step acts.
+        std::thread::sleep(Duration::from_millis(20));
+        Ok(())
+    }
+
+    fn act(&mut self, modem: usize, request: &Request) -> Result<(), String> {
+        let mut json = request.to_json();
+        json["modem"] = Value::from(modem);
+        self.request(&json).map(|_| ())
+    }
+
+    fn state(&mut self, modem: usize) -> Result<Value, String> {
+        let request = serde_json::json!({"verb": "state", "modem": modem});
+        let mut answer = self.request(&request)?;
+        Ok(answer["state"].take())
+    }
+
+    fn pending(&mut self, modem: usize) -> &mut Vec<u8> {
+        &mut self.pending[modem]
+    }
+
+    fn pass_time(&mut self, until: Instant, until_output: bool) {
+        loop {
+            let now = self.now();
+            if now >= until {
+                return;
+            }
+            let wait = Duration::from_micros(until.0 - now.0);
+            if self.read_available(wait) && until_output {
+                return;
+            }
+        }
+    }
+
+    fn note(&mut self, modem: usize, text: String) {
+        let at = self.now();
+        self.happenings.push(Happening {
+            at,
+            modem,
+            what: What::Step(text),
+        });
+    }
+
+    fn take_happenings(&mut self) -> Vec<Happening> {
+        std::mem::take(&mut self.happenings)
+    }
+
+    fn slack(&self) -> u64 {
+        REALTIME_SLACK_US
+    }
+}
+
+impl Drop for LiveWorld {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

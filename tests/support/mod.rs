@@ -1,0 +1,256 @@
+//! Shared by `tests/control.rs` and `tests/world.rs`: a world started in-process on its own
+//! tokio runtime, the PTY opened like a client (raw termios), and a JSON-lines control client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use simodem::host::{RunningWorld, StartError, start_world};
+use simodem::network::{ModemSpec, WorldSpec};
+
+/// How long to wait for bytes or a state before failing (not a measurement: a hang guard).
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A fresh directory for one test.
+pub fn scratch(suite: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("simodem-{suite}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A world running on a runtime of its own, so the test thread may block on ports.
+pub struct World {
+    pub runtime: tokio::runtime::Runtime,
+    pub running: Option<RunningWorld>,
+    pub control: PathBuf,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+impl World {
+    /// Modems linked at `<dir>/tty0`, `<dir>/tty1`, ... unless a spec says otherwise; the
+    /// control socket at `<dir>/ctl`.
+    pub fn start(dir: &Path, specs: Vec<ModemSpec>, record: Option<PathBuf>) -> World {
+        let control = dir.join("ctl");
+        match Self::try_start(dir, specs, control.clone(), record) {
+            Ok(world) => world,
+            Err(e) => panic!("world did not start: {e}"),
+        }
+    }
+
+    pub fn try_start(
+        dir: &Path,
+        specs: Vec<ModemSpec>,
+        control: PathBuf,
+        record: Option<PathBuf>,
+    ) -> Result<World, StartError> {
+        let modems = specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut spec)| {
+                if spec.link.is_none() && !spec.no_pty {
+                    spec.link = Some(dir.join(format!("tty{i}")));
+                }
+                spec
+            })
+            .collect();
+        let world = WorldSpec {
+            modems,
+            ..WorldSpec::default()
+        };
+        let resolved = world.resolve().expect("resolve world");
+        let runtime = runtime();
+        let running = runtime.block_on(start_world(resolved, Some(control.clone()), record))?;
+        Ok(World {
+            runtime,
+            running: Some(running),
+            control,
+        })
+    }
+
+    /// One default SIM900.
+    pub fn one(dir: &Path) -> World {
+        World::start(dir, vec![ModemSpec::default()], None)
+    }
+
+    pub fn running(&self) -> &RunningWorld {
+        self.running.as_ref().expect("running")
+    }
+
+    pub fn link(&self, index: usize) -> PathBuf {
+        self.running().modems[index].link.clone().expect("link")
+    }
+
+    pub fn port(&self, index: usize) -> Port {
+        Port::open(&self.link(index))
+    }
+
+    pub fn ctl(&self) -> Ctl {
+        Ctl::connect(&self.control)
+    }
+
+    /// Stops the world (and writes its recording).
+    pub fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime
+                .block_on(running.stop())
+                .expect("stop (write the recording)");
+        }
+    }
+}
+
+/// The client side of a PTY, opened and configured like pyserial or gammu do.
+pub struct Port {
+    pub file: std::fs::File,
+}
+
+impl Port {
+    pub fn open(path: &Path) -> Port {
+        let c_path =
+            std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path without NUL");
+        // SAFETY: valid NUL-terminated path.
+        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY) };
+        assert!(
+            fd >= 0,
+            "open {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: fd was just opened and is owned here.
+        let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        // SAFETY: termios is plain data, fd is an open tty.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(fd, &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            libc::cfsetispeed(&mut t, libc::B115200);
+            libc::cfsetospeed(&mut t, libc::B115200);
+            t.c_cc[libc::VMIN] = 0;
+            t.c_cc[libc::VTIME] = 1;
+            assert_eq!(libc::tcsetattr(file.as_raw_fd(), libc::TCSANOW, &t), 0);
+        }
+        Port { file }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.file.write_all(bytes).expect("write to port");
+    }
+
+    /// Reads until `expected.len()` bytes arrived (or the hang guard), and compares exactly.
+    pub fn expect(&mut self, expected: &[u8]) {
+        let got = read_exactly(&mut self.file, expected.len());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected)
+        );
+    }
+
+    pub fn exchange(&mut self, command: &[u8], expected: &[u8]) {
+        self.send(command);
+        self.expect(expected);
+    }
+}
+
+/// Reads `len` bytes or whatever came before the hang guard.
+pub fn read_exactly(reader: &mut impl Read, len: usize) -> Vec<u8> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < len && Instant::now() < deadline {
+        let want = (len - got.len()).min(buf.len());
+        match reader.read(&mut buf[..want]) {
+            Ok(0) => {}
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    got
+}
+
+/// A control-socket client: one JSON line out, one JSON line back.
+pub struct Ctl {
+    pub reader: BufReader<UnixStream>,
+    pub writer: UnixStream,
+}
+
+impl Ctl {
+    pub fn connect(path: &Path) -> Ctl {
+        let stream = UnixStream::connect(path).expect("connect to the control socket");
+        stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        let writer = stream.try_clone().expect("clone");
+        Ctl {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send request");
+    }
+
+    /// The next line, without its newline.
+    pub fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read response");
+        assert!(line.ends_with('\n'), "incomplete line {line:?}");
+        line.pop();
+        line
+    }
+
+    /// Sends one request line and returns the response line.
+    pub fn request(&mut self, line: &str) -> String {
+        self.send_line(line);
+        self.read_line()
+    }
+
+    pub fn request_json(&mut self, line: &str) -> Value {
+        let response = self.request(line);
+        serde_json::from_str(&response).expect("response is JSON")
+    }
+
+    /// Polls `state` of `modem` until `done` holds (start-up takes under a second).
+    pub fn wait_state(&mut self, modem: usize, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let response = self.request_json(&format!(r#"{{"verb":"state","modem":"{modem}"}}"#));
+            let state = &response["state"];
+            if done(state) {
+                return state.clone();
+            }
+            assert!(Instant::now() < deadline, "state never came: {response}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until modem `modem` is registered on the network.
+    pub fn wait_registered(&mut self, modem: usize) {
+        self.wait_state(modem, |s| s["registration"]["creg"] == 1);
+    }
+
+    /// Waits until modem `modem` sees (or no longer sees) a client.
+    pub fn wait_attached(&mut self, modem: usize, attached: bool) {
+        self.wait_state(modem, |s| s["client_attached"] == attached);
+    }
+}
+
+/// `line` with its leading `"at_us":N` taken out, and N.
+pub fn split_time(line: &str) -> (u64, String) {
+    let value: Value = serde_json::from_str(line).expect("event is JSON");
+    let at = value["at_us"].as_u64().expect("at_us");
+    (at, line.replacen(&format!(r#""at_us":{at},"#), "", 1))
+}
