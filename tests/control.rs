@@ -244,7 +244,7 @@ fn events_stream_the_exchange_as_json_lines() {
             r#"{"modem":0,"kind":"dte_out","data":"AT\r\r\nOK\r\n"}"#,
             r#"{"modem":0,"kind":"dte_in","hex":"ff0d"}"#,
             r#"{"modem":0,"kind":"dte_out","hex":"ff0d"}"#,
-            r#"{"modem":0,"kind":"ctl","request":{"text":"hi","verb":"urc"}}"#,
+            r#"{"modem":0,"kind":"ctl","request":{"verb":"urc","text":"hi"}}"#,
             r#"{"modem":0,"kind":"dte_out","data":"\r\nhi\r\n"}"#,
         ]
     );

@@ -1,5 +1,5 @@
 //! Many modems in one process: addressing, `--count`, a `--config` world driven by `simodem ctl`
-//! subprocesses, `--trace`, and `--record` (its file replayed here on a virtual clock).
+//! subprocesses, `--trace`, and `--record` (its file replayed with the scenario runner).
 
 mod support;
 
@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
-use simodem::control::{Request, Verb};
-use simodem::modem::{Input, Instant, Modem, Output as ModemOutput};
-use simodem::network::{ModemSpec, WorldSpec};
+use simodem::network::ModemSpec;
 use support::{Ctl, Port, World, scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simodem");
@@ -489,93 +487,6 @@ fn trace_prints_one_transcript_line_per_chunk() {
     );
 }
 
-/// A minimal replayer on a virtual clock: what `simodem replay` will do with a recording.
-/// Returns the number of bytes checked.
-fn replay(scenario: &Value) -> usize {
-    let world: WorldSpec = serde_json::from_value(scenario["world"].clone()).expect("world");
-    let configs = world.resolve().expect("resolve");
-    let mut modems: Vec<Modem> = configs
-        .into_iter()
-        .map(|m| Modem::new(m.config, Instant(0)))
-        .collect();
-    let mut pending: Vec<Vec<u8>> = vec![Vec::new(); modems.len()];
-    let mut now = Instant(0);
-    for modem in &mut modems {
-        modem.handle(now, Input::DteOpened);
-    }
-    fn drain(modem: &mut Modem, into: &mut Vec<u8>) {
-        while let Some(output) = modem.poll_output() {
-            if let ModemOutput::Dte(bytes) = output {
-                into.extend(bytes);
-            }
-        }
-    }
-    fn advance(modems: &mut [Modem], pending: &mut [Vec<u8>], to: Instant) {
-        for (modem, out) in modems.iter_mut().zip(pending.iter_mut()) {
-            while let Some(at) = modem.next_deadline().filter(|at| *at <= to) {
-                modem.handle(at, Input::Timer);
-                drain(modem, out);
-            }
-            drain(modem, out);
-        }
-    }
-    let mut checked = 0;
-    for step in scenario["steps"].as_array().expect("steps") {
-        let index = step["modem"].as_u64().unwrap_or(0) as usize;
-        if let Some(ms) = step["at_ms"].as_f64() {
-            now = Instant((ms * 1000.0).round() as u64);
-            advance(&mut modems, &mut pending, now);
-            continue;
-        }
-        let modem = &mut modems[index];
-        if let Some(text) = step["send"].as_str() {
-            modem.handle(now, Input::Dte(text.as_bytes().to_vec()));
-        } else if step["open"] == true {
-            modem.handle(now, Input::DteOpened);
-        } else if step["close"] == true {
-            modem.handle(now, Input::DteClosed);
-        } else if let Some(request) = step.get("ctl") {
-            let request = Request::from_value(request).expect("ctl request");
-            let Verb::Act(input) = request.verb else {
-                panic!("not an action: {request:?}")
-            };
-            let target: usize = request
-                .modem
-                .as_deref()
-                .unwrap_or("0")
-                .parse()
-                .expect("index");
-            modems[target].handle(now, input);
-        } else if let Some(text) = step["expect"].as_str() {
-            let within = step["within_ms"].as_u64().expect("within_ms");
-            let limit = now.plus_millis(within);
-            // Time runs on, one timer at a time, until the bytes are there (or the window ends).
-            while pending[index].len() < text.len() {
-                let next = modems
-                    .iter()
-                    .filter_map(Modem::next_deadline)
-                    .min()
-                    .filter(|at| *at <= limit);
-                let Some(at) = next else { break };
-                now = at;
-                advance(&mut modems, &mut pending, now);
-            }
-            let take = text.len().min(pending[index].len());
-            let got: Vec<u8> = pending[index].drain(..take).collect();
-            assert_eq!(String::from_utf8_lossy(&got), text, "step {step}");
-            checked += got.len();
-            continue;
-        } else {
-            panic!("unknown step {step}");
-        }
-        advance(&mut modems, &mut pending, now);
-    }
-    for out in &pending {
-        assert_eq!(String::from_utf8_lossy(out), "", "bytes nobody expected");
-    }
-    checked
-}
-
 fn at_ms(step: &Value) -> f64 {
     step["at_ms"].as_f64().expect("an at_ms step")
 }
@@ -650,8 +561,9 @@ fn record_writes_a_scenario_that_replays_the_session() {
     );
     // One step per line in the file.
     assert_eq!(text.lines().count(), 4 + 17 + 2);
-    assert_eq!(
-        replay(&scenario),
-        "AT\r\r\nOK\r\n".len() + csq.len() + "\r\nhello\r\n".len()
-    );
+    // And `simodem replay` replays it green on the virtual clock.
+    let parsed = simodem::scenario::Scenario::parse(&file, &text).expect("a valid scenario");
+    let outcome = simodem::scenario::run::run_virtual(&parsed);
+    assert_eq!(outcome.failure, None);
+    assert_eq!(outcome.steps_run, 17);
 }

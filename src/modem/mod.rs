@@ -451,8 +451,13 @@ impl Modem {
                 .min_by_key(|(i, (at, _))| (*at, *i))
                 .map(|(i, _)| i);
             let Some(index) = due else { break };
-            let (_, kind) = self.timers.remove(index);
+            let (at, kind) = self.timers.remove(index);
+            // A timer acts at its own deadline, however late the host noticed it: what it
+            // schedules next (the next RING) keeps the cadence a replay has.
+            let noticed = self.now;
+            self.now = at;
             self.fire(kind);
+            self.now = noticed;
         }
         self.flush_urcs_unless_typing();
     }

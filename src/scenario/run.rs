@@ -1,6 +1,8 @@
 //! Runs a scenario's steps against a `Driver` (the virtual clock, or real PTYs in real time):
 //! sends, byte and regex expectations with modem-time limits, silence, waits and control verbs.
 
+use std::collections::VecDeque;
+
 use serde_json::Value;
 
 use super::{Action, Scenario, Step};
@@ -91,19 +93,91 @@ pub trait Driver {
     }
 }
 
+/// Bytes of paced `send`s still to be typed, typed as time passes while later steps run (as
+/// `chat` writes a byte, then reads what came back).
+struct Typist<'a> {
+    driver: &'a mut dyn Driver,
+    queue: VecDeque<(Instant, usize, u8)>,
+}
+
+impl Typist<'_> {
+    /// Types the first byte now and the others `pace_ms` apart, after anything still queued.
+    fn type_paced(&mut self, modem: usize, bytes: &[u8], pace_ms: f64) -> Result<(), String> {
+        let mut at = self.driver.now();
+        if let Some((last, _, _)) = self.queue.back() {
+            at = Instant(last.0 + ms(pace_ms));
+        }
+        for &byte in bytes {
+            self.queue.push_back((at, modem, byte));
+            at = Instant(at.0 + ms(pace_ms));
+        }
+        self.type_due()
+    }
+
+    fn type_due(&mut self) -> Result<(), String> {
+        while let Some(&(at, modem, byte)) = self.queue.front() {
+            if at > self.driver.now() {
+                break;
+            }
+            self.queue.pop_front();
+            self.driver.send(modem, &[byte])?;
+        }
+        Ok(())
+    }
+
+    /// Like `Driver::pass_time`, typing queued bytes when their time comes.
+    fn pass_time(&mut self, until: Instant, until_output: bool) -> Result<(), String> {
+        while let Some(&(at, _, _)) = self.queue.front() {
+            if at > until {
+                break;
+            }
+            self.driver.pass_time(at, until_output);
+            if until_output && self.driver.now() < at {
+                return Ok(());
+            }
+            self.type_due()?;
+            if until_output {
+                // The caller looks at the output again; what was typed may have been echoed.
+                return Ok(());
+            }
+        }
+        self.driver.pass_time(until, until_output);
+        Ok(())
+    }
+
+    /// Types whatever is still queued.
+    fn finish(&mut self) -> Result<(), String> {
+        match self.queue.back() {
+            Some(&(last, _, _)) => self.pass_time(last, false),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Runs every step in order until one fails.
 pub fn run_steps(driver: &mut dyn Driver, scenario: &Scenario) -> Outcome {
     let mut steps_run = 0;
     let mut failure = None;
+    let mut typist = Typist {
+        driver,
+        queue: VecDeque::new(),
+    };
     for (index, step) in scenario.steps.iter().enumerate() {
-        let started = driver.now();
-        if let Err(fail) = run_step(driver, step, started) {
+        let started = typist.driver.now();
+        let result = run_step(&mut typist, step, started).and_then(|()| {
+            if index + 1 == scenario.steps.len() {
+                typist.finish().map_err(|e| fail(0, e))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(fail) = result {
             failure = Some(Failure {
                 step: index,
                 line: step.line,
                 action: step.action.name(),
                 started,
-                at: driver.now(),
+                at: typist.driver.now(),
                 ..*fail
             });
             break;
@@ -112,9 +186,9 @@ pub fn run_steps(driver: &mut dyn Driver, scenario: &Scenario) -> Outcome {
     }
     Outcome {
         steps_run,
-        ended: driver.now(),
+        ended: typist.driver.now(),
         failure,
-        happenings: driver.take_happenings(),
+        happenings: typist.driver.take_happenings(),
     }
 }
 
@@ -150,7 +224,7 @@ fn fail(modem: usize, reason: String) -> Box<Failure> {
 /// Waits until `done` finds what it wants in the modem's pending output (returning how many
 /// bytes to consume), or fails when `mismatch` says the output went wrong or time runs out.
 fn wait_for(
-    driver: &mut dyn Driver,
+    typist: &mut Typist,
     modem: usize,
     started: Instant,
     within: Instant,
@@ -158,7 +232,7 @@ fn wait_for(
     mismatch: impl Fn(&[u8]) -> bool,
 ) -> Result<(), String> {
     loop {
-        let pending = driver.pending(modem);
+        let pending = typist.driver.pending(modem);
         if let Some(consumed) = done(pending) {
             pending.drain(..consumed);
             return Ok(());
@@ -166,43 +240,39 @@ fn wait_for(
         if mismatch(pending) {
             return Err("the modem printed something else".into());
         }
-        if driver.now() >= within {
+        if typist.driver.now() >= within {
             return Err(format!(
                 "timed out after {} ms",
                 format_ms(within.0.saturating_sub(started.0))
             ));
         }
-        driver.pass_time(within, true);
+        typist.pass_time(within, true)?;
     }
 }
 
-fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<(), Box<Failure>> {
+fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Box<Failure>> {
     let address = match &step.action {
         Action::Ctl { request, .. } => request.modem.as_ref().or(step.modem.as_ref()),
         _ => step.modem.as_ref(),
     };
     let index = match address {
-        Some(address) => find_modem(driver.modems(), address).map_err(|e| fail(0, e))?,
+        Some(address) => find_modem(typist.driver.modems(), address).map_err(|e| fail(0, e))?,
         None => 0,
     };
     let failed = |reason: String| fail(index, reason);
     match &step.action {
         Action::Send { bytes, pace_ms } => {
-            if *pace_ms <= 0.0 {
-                driver.send(index, bytes).map_err(failed)
+            if *pace_ms <= 0.0 && typist.queue.is_empty() {
+                typist.driver.send(index, bytes).map_err(failed)
             } else {
-                for (k, byte) in bytes.iter().enumerate() {
-                    driver.pass_time(Instant(started.0 + ms(pace_ms * k as f64)), false);
-                    driver.send(index, &[*byte]).map_err(failed)?;
-                }
-                Ok(())
+                typist.type_paced(index, bytes, *pace_ms).map_err(failed)
             }
         }
         Action::Expect { bytes, within_ms } => {
-            let within = Instant(started.0 + ms(*within_ms) + driver.slack());
+            let within = Instant(started.0 + ms(*within_ms) + typist.driver.slack());
             let wanted = bytes.as_slice();
             wait_for(
-                driver,
+                typist,
                 index,
                 started,
                 within,
@@ -215,7 +285,7 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             .map_err(|reason| {
                 Box::new(Failure {
                     expected: Some(wanted.to_vec()),
-                    actual: Some(driver.pending(index).clone()),
+                    actual: Some(typist.driver.pending(index).clone()),
                     ..*failed(reason)
                 })
             })
@@ -225,9 +295,9 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             regex,
             within_ms,
         } => {
-            let within = Instant(started.0 + ms(*within_ms) + driver.slack());
+            let within = Instant(started.0 + ms(*within_ms) + typist.driver.slack());
             wait_for(
-                driver,
+                typist,
                 index,
                 started,
                 within,
@@ -237,15 +307,19 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             .map_err(|reason| {
                 Box::new(Failure {
                     expected: Some(format!("/{pattern}/").into_bytes()),
-                    actual: Some(driver.pending(index).clone()),
+                    actual: Some(typist.driver.pending(index).clone()),
                     ..*failed(reason)
                 })
             })
         }
         Action::ExpectSilence { ms: quiet } => {
-            let before = driver.pending(index).len();
-            driver.pass_time(Instant(started.0 + ms(*quiet)), false);
-            let pending = driver.pending(index);
+            // In real time, output due right at the end of the window may come a little early
+            // by the client's clock: only the window less the driver's slack must be silent.
+            let end = Instant(started.0 + ms(*quiet));
+            let checked_until = Instant(end.0.saturating_sub(typist.driver.slack()).max(started.0));
+            let before = typist.driver.pending(index).len();
+            typist.pass_time(checked_until, false).map_err(failed)?;
+            let pending = typist.driver.pending(index);
             if pending.len() > before {
                 Err(Box::new(Failure {
                     expected: Some(Vec::new()),
@@ -253,17 +327,13 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
                     ..*failed(format!("the modem spoke within {quiet} ms"))
                 }))
             } else {
-                Ok(())
+                typist.pass_time(end, false).map_err(failed)
             }
         }
-        Action::Wait { ms: wait } => {
-            driver.pass_time(Instant(started.0 + ms(*wait)), false);
-            Ok(())
-        }
-        Action::At { ms: at } => {
-            driver.pass_time(Instant(ms(*at)), false);
-            Ok(())
-        }
+        Action::Wait { ms: wait } => typist
+            .pass_time(Instant(started.0 + ms(*wait)), false)
+            .map_err(failed),
+        Action::At { ms: at } => typist.pass_time(Instant(ms(*at)), false).map_err(failed),
         Action::Open | Action::Close => {
             let open = matches!(step.action, Action::Open);
             let text = if open {
@@ -271,18 +341,20 @@ fn run_step(driver: &mut dyn Driver, step: &Step, started: Instant) -> Result<()
             } else {
                 "client closes the port"
             };
-            driver.note(index, text.into());
-            driver.set_port(index, open).map_err(failed)
+            typist.driver.note(index, text.into());
+            typist.driver.set_port(index, open).map_err(failed)
         }
         Action::Ctl {
             request,
             expect_state,
         } => {
-            driver.note(index, format!("ctl {}", request.to_json()));
+            typist
+                .driver
+                .note(index, format!("ctl {}", request.to_json()));
             match &request.verb {
-                Verb::Act(_) => driver.act(index, request).map_err(failed),
+                Verb::Act(_) => typist.driver.act(index, request).map_err(failed),
                 Verb::State => {
-                    let state = driver.state(index).map_err(failed)?;
+                    let state = typist.driver.state(index).map_err(failed)?;
                     match expect_state {
                         Some(wanted) => subset_mismatch(wanted, &state, "state")
                             .map_or(Ok(()), |reason| Err(failed(reason))),

@@ -203,3 +203,16 @@ fn raw_urc_respects_framing_and_is_lost_without_a_client() {
         "a URC raised while nobody listened is never delivered"
     );
 }
+
+#[test]
+fn a_timer_noticed_late_keeps_its_cadence() {
+    let mut h = quiet();
+    h.apply(Input::Ring("+1555".into()));
+    // The host notices the second ring 700 ms late; the third is still due at 10 s.
+    h.now = Instant::from_millis(h.now.as_millis() + 5700);
+    assert_eq!(h.apply(Input::Timer), b"\r\nRING\r\n");
+    assert_eq!(
+        h.modem.next_deadline(),
+        Some(Instant::from_millis(h.now.as_millis() - 700 + 5000))
+    );
+}
