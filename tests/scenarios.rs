@@ -136,3 +136,21 @@ fn junit_report_lists_each_scenario_and_its_failure() {
 "#
     );
 }
+
+#[test]
+fn scenarios_replay_green_in_real_time_over_real_ptys() {
+    // The two shortest scenarios that still cover ports, DTR, calls and framing (~6 s).
+    for name in ["echo-and-framing.json", "dtr-drop-under-each-ampersand-d.json"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(name);
+        let scenario = Scenario::from_file(&path).expect("parse");
+        let outcome = simodem::scenario::run_realtime(&scenario);
+        assert!(
+            outcome.failure.is_none(),
+            "{}",
+            report::describe(&scenario, &outcome, 0.0)
+        );
+        assert_eq!(outcome.steps_run, scenario.steps.len());
+    }
+}

@@ -256,6 +256,21 @@ impl Framing {
     }
 }
 
+/// Printable ASCII as is; `\r`, `\n`, `\\` and `\xNN` for everything else.
+pub fn escape_into(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!("\\x{b:02x}"));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,8 @@
 //! The `--trace` transcript: one human-readable line per event (bytes each way with escapes,
 //! reasons, modes, port and control activity), logged on the `simodem::trace` target.
 
-use std::fmt::Write;
-
 use super::events::EventBody;
+use crate::dte::escape_into;
 use crate::modem::EventKind;
 
 /// The tracing target of transcript lines (`RUST_LOG=simodem::trace=debug` shows only them).
@@ -53,21 +52,6 @@ pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
         }
     }
     line
-}
-
-/// Printable ASCII as is; `\r`, `\n`, `\\` and `\xNN` for everything else.
-pub fn escape_into(bytes: &[u8], out: &mut String) {
-    for &b in bytes {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
 }
 
 #[cfg(test)]

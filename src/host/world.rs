@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,7 +19,7 @@ use super::session::{ControlMsg, Session};
 use super::{StartError, load_nvm, nvm_path};
 use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, ModemState};
-use crate::network::ResolvedModem;
+use crate::network::{Addressable, ResolvedModem, find_modem};
 
 /// Control requests a modem may have waiting before a requester has to wait its turn.
 const CONTROL_QUEUE: usize = 32;
@@ -46,7 +46,6 @@ pub struct ModemInfo {
 struct ModemEntry {
     info: ModemInfo,
     /// The link made absolute with its directory resolved, for addressing by path.
-    link_key: Option<PathBuf>,
     control: mpsc::Sender<ControlMsg>,
 }
 
@@ -133,19 +132,6 @@ pub(crate) fn subscribed_response() -> String {
     })
 }
 
-/// `path` absolute, with its directory resolved (the file itself may be a symlink: kept).
-fn path_key(path: &Path) -> Option<PathBuf> {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(path)
-    };
-    let name = absolute.file_name()?;
-    let dir = absolute.parent()?;
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    Some(dir.join(name))
-}
-
 impl WorldHandle {
     /// The world's modems, in index order.
     pub fn modems(&self) -> Vec<ModemInfo> {
@@ -159,44 +145,26 @@ impl WorldHandle {
 
     /// Finds a modem by index, number or link path; `None` is modem 0.
     pub fn find(&self, modem: Option<&str>) -> Result<usize, String> {
-        let modems = &self.shared.modems;
         let Some(wanted) = modem else {
             return Ok(0);
         };
-        if let Ok(index) = wanted.parse::<usize>()
-            && index < modems.len()
-        {
-            return Ok(index);
-        }
-        if let Some(index) = modems
+        let addresses: Vec<Addressable> = self
+            .shared
+            .modems
             .iter()
-            .position(|m| !m.info.number.is_empty() && m.info.number == wanted)
-        {
-            return Ok(index);
-        }
-        let path = Path::new(wanted);
-        let key = path_key(path);
-        let resolved = path.canonicalize().ok();
-        if let Some(index) = modems.iter().position(|m| {
-            m.info.link.as_deref() == Some(path)
-                || (key.is_some() && m.link_key == key)
-                || (resolved.is_some() && m.info.pts == resolved)
-        }) {
-            return Ok(index);
-        }
-        let list: Vec<String> = modems
-            .iter()
-            .map(|m| {
-                let port = match (&m.info.link, m.info.tcp, &m.info.unix) {
-                    (Some(link), _, _) => link.display().to_string(),
-                    (None, Some(addr), _) => addr.to_string(),
-                    (None, None, Some(path)) => path.display().to_string(),
-                    (None, None, None) => "-".to_string(),
-                };
-                format!("{} {} {port}", m.info.index, m.info.number)
+            .map(|m| Addressable {
+                number: &m.info.number,
+                link: m.info.link.as_deref(),
+                pts: m.info.pts.as_deref(),
+                port: match (&m.info.link, m.info.tcp, &m.info.unix) {
+                    (Some(link), _, _) => Some(link.display().to_string()),
+                    (None, Some(addr), _) => Some(addr.to_string()),
+                    (None, None, Some(path)) => Some(path.display().to_string()),
+                    (None, None, None) => None,
+                },
             })
             .collect();
-        Err(format!("no modem {wanted:?}; modems: {}", list.join(", ")))
+        find_modem(&addresses, wanted)
     }
 
     /// Answers one request with one JSON line (no newline). `events` is a stream: use
@@ -452,7 +420,6 @@ pub async fn start_world(
         };
         let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
         entries.push(ModemEntry {
-            link_key: info.link.as_deref().and_then(path_key),
             info: info.clone(),
             control: control_tx,
         });

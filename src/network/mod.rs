@@ -271,40 +271,78 @@ impl ModemSpec {
     }
 }
 
-/// Which modem an address names: its index, its number, or its link path.
-pub fn find_modem(modems: &[ResolvedModem], address: &str) -> Result<usize, String> {
-    if let Ok(index) = address.parse::<usize>()
+/// What a modem can be addressed by (besides its index).
+#[derive(Debug, Clone)]
+pub struct Addressable<'a> {
+    pub number: &'a str,
+    pub link: Option<&'a Path>,
+    /// The real `/dev/pts/N` behind the link, when running.
+    pub pts: Option<&'a Path>,
+    /// How to name the modem's port in an error (link, tcp address, socket path).
+    pub port: Option<String>,
+}
+
+impl ResolvedModem {
+    pub fn address(&self) -> Addressable<'_> {
+        Addressable {
+            number: &self.config.identity.number,
+            link: self.ports.pty_link.as_deref(),
+            pts: None,
+            port: self
+                .ports
+                .pty_link
+                .as_ref()
+                .map(|l| l.display().to_string()),
+        }
+    }
+}
+
+/// A path made absolute with its directory resolved (the file itself may be a dangling link).
+fn path_key(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let name = absolute.file_name()?;
+    let dir = absolute.parent()?;
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Some(dir.join(name))
+}
+
+/// Which modem an address names: its index, its number, its link path (as given, relative to
+/// here, or the `/dev/pts/N` it points to).
+pub fn find_modem(modems: &[Addressable], wanted: &str) -> Result<usize, String> {
+    if let Ok(index) = wanted.parse::<usize>()
         && index < modems.len()
     {
         return Ok(index);
     }
-    let wanted = Path::new(address);
-    let found = modems.iter().position(|m| {
-        m.config.identity.number == address
-            || m.ports.pty_link.as_deref().is_some_and(|link| {
-                link == wanted
-                    || std::fs::canonicalize(link)
-                        .ok()
-                        .zip(std::fs::canonicalize(wanted).ok())
-                        .is_some_and(|(a, b)| a == b)
-            })
-    });
-    found.ok_or_else(|| {
-        let known: Vec<String> = modems
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let link = m
-                    .ports
-                    .pty_link
-                    .as_ref()
-                    .map(|l| format!(" {}", l.display()))
-                    .unwrap_or_default();
-                format!("{i} {}{link}", m.config.identity.number)
-            })
-            .collect();
-        format!("no modem {address:?}; modems: {}", known.join(", "))
-    })
+    if let Some(index) = modems
+        .iter()
+        .position(|m| !m.number.is_empty() && m.number == wanted)
+    {
+        return Ok(index);
+    }
+    let path = Path::new(wanted);
+    let key = path_key(path);
+    let resolved = path.canonicalize().ok();
+    if let Some(index) = modems.iter().position(|m| {
+        m.link == Some(path)
+            || (key.is_some() && m.link.and_then(path_key) == key)
+            || (resolved.is_some() && m.pts.map(Path::to_path_buf) == resolved)
+    }) {
+        return Ok(index);
+    }
+    let list: Vec<String> = modems
+        .iter()
+        .enumerate()
+        .map(|(index, m)| {
+            let port = m.port.as_deref().unwrap_or("-");
+            format!("{index} {} {port}", m.number)
+        })
+        .collect();
+    Err(format!("no modem {wanted:?}; modems: {}", list.join(", ")))
 }
 
 /// `N` identical modems (`--count`): `%d` in the link, tcp port + i, distinct identities.

@@ -5,22 +5,12 @@ use std::fmt::Write;
 
 use super::Scenario;
 use super::run::{Outcome, What, format_ms};
+use crate::dte::escape_into;
 
-/// Bytes as a person reads them: printable ASCII as is, `\r`, `\n`, `\"`, `\\`, else `\xNN`.
+/// Bytes as the transcript shows them: printable ASCII as is, `\r`, `\n`, `\\`, else `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len());
-    for &byte in bytes {
-        match byte {
-            b'\r' => text.push_str("\\r"),
-            b'\n' => text.push_str("\\n"),
-            b'"' => text.push_str("\\\""),
-            b'\\' => text.push_str("\\\\"),
-            0x20..=0x7e => text.push(byte as char),
-            _ => {
-                let _ = write!(text, "\\x{byte:02X}");
-            }
-        }
-    }
+    escape_into(bytes, &mut text);
     text
 }
 

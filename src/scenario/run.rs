@@ -256,7 +256,10 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
         _ => step.modem.as_ref(),
     };
     let index = match address {
-        Some(address) => find_modem(typist.driver.modems(), address).map_err(|e| fail(0, e))?,
+        Some(address) => {
+            let addresses: Vec<_> = typist.driver.modems().iter().map(|m| m.address()).collect();
+            find_modem(&addresses, address).map_err(|e| fail(0, e))?
+        }
         None => 0,
     };
     let failed = |reason: String| fail(index, reason);
