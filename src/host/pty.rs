@@ -124,25 +124,42 @@ fn make_raw(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// inotify on a slave node for client opens and closes.
+fn watch_opens_and_closes(slave_path: &Path) -> io::Result<AsyncFd<Inotify>> {
+    let inotify = Inotify::init()?;
+    inotify.watches().add(
+        slave_path,
+        WatchMask::OPEN | WatchMask::CLOSE_WRITE | WatchMask::CLOSE_NOWRITE,
+    )?;
+    // SAFETY: the Inotify value owns its fd and keeps it open until the AsyncFd drops it.
+    unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
+}
+
 impl VirtualPort {
     pub fn open() -> io::Result<Self> {
         let (master, slave) = pty_process::open().map_err(io::Error::other)?;
         make_raw(slave.as_raw_fd())?;
         let slave_path = slave_name(master.as_raw_fd())?;
-        let inotify = Inotify::init()?;
-        inotify.watches().add(
-            &slave_path,
-            WatchMask::OPEN | WatchMask::CLOSE_WRITE | WatchMask::CLOSE_NOWRITE,
-        )?;
-        // SAFETY: the Inotify value owns its fd and keeps it open until the AsyncFd drops it.
-        let watcher =
-            unsafe { AsyncFd::register_with_interest(inotify, tokio::io::Interest::READABLE) }
-                .map_err(|e| e.into_parts().1)?;
+        // Without a watch the port still works; only opens and closes (DTR) go unseen. The usual
+        // cause is the per-user limit of inotify instances (fs.inotify.max_user_instances).
+        let watcher = match watch_opens_and_closes(&slave_path) {
+            Ok(watcher) => Some(watcher),
+            Err(e) => {
+                tracing::warn!(
+                    pts = %slave_path.display(),
+                    "cannot watch the PTY for opens and closes ({e}); the port works, but a \
+                     client closing it is not seen as a DTR drop (raise \
+                     fs.inotify.max_user_instances for more modems)"
+                );
+                None
+            }
+        };
         Ok(VirtualPort {
             master: PtyMaster::new(master)?,
             slave,
             slave_path,
-            watcher: Some(watcher),
+            watcher,
         })
     }
 
