@@ -140,7 +140,10 @@ fn junit_report_lists_each_scenario_and_its_failure() {
 #[test]
 fn scenarios_replay_green_in_real_time_over_real_ptys() {
     // The two shortest scenarios that still cover ports, DTR, calls and framing (~6 s).
-    for name in ["echo-and-framing.json", "dtr-drop-under-each-ampersand-d.json"] {
+    for name in [
+        "echo-and-framing.json",
+        "dtr-drop-under-each-ampersand-d.json",
+    ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join(name);

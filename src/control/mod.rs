@@ -51,11 +51,6 @@ impl Verb {
     }
 }
 
-/// `{"ok": false, "error": reason}`.
-pub fn error_response(reason: &str) -> Value {
-    json!({"ok": false, "error": reason})
-}
-
 impl Request {
     /// Parses one JSON request line.
     pub fn from_json(line: &str) -> Result<Request, String> {
