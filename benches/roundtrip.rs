@@ -15,13 +15,19 @@
 //! `cargo bench --bench roundtrip` runs the full measurement; without `--bench` (as under
 //! `cargo test --all-targets`) it runs a short smoke version.
 
+mod common;
+
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use common::{
+    check, make_raw, micros, percentile, read_some, readable_within, summarize, write_all,
+};
 
 use simodem::host::{HostedModem, PortOptions};
 use simodem::modem::ModemConfig;
@@ -54,79 +60,6 @@ const SMOKE: Plan = Plan {
     per_round: 100,
     round_warmup: 10,
 };
-
-// ----- PTY plumbing (libc) -----
-
-fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        Err(io::Error::new(e.kind(), format!("{what}: {e}")))
-    } else {
-        Ok(rc)
-    }
-}
-
-/// `cfmakeraw` + `tcsetattr(TCSANOW)`.
-fn make_raw(fd: RawFd) -> io::Result<()> {
-    // SAFETY: termios is plain data, filled by tcgetattr before use.
-    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: termios points to writable memory of the right type.
-    check(unsafe { libc::tcgetattr(fd, &mut termios) }, "tcgetattr")?;
-    // SAFETY: termios was initialised by tcgetattr.
-    unsafe { libc::cfmakeraw(&mut termios) };
-    // SAFETY: termios is initialised.
-    check(
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &termios) },
-        "tcsetattr",
-    )?;
-    Ok(())
-}
-
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: bytes is valid for bytes.len() bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
-}
-
-/// One blocking `read`; `Ok(0)` is end of file.
-fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is valid for buf.len() writable bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Whether `fd` becomes readable within `timeout`.
-fn readable_within(fd: RawFd, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let n = check(
-        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) },
-        "poll",
-    )?;
-    Ok(n > 0)
-}
 
 // ----- the client: identical for both sides -----
 
@@ -390,35 +323,6 @@ impl Side {
             self.samples.extend_from_slice(&round);
         }
         Ok(())
-    }
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-struct Summary {
-    mean: f64,
-    p50: f64,
-    p99: f64,
-    max: f64,
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn summarize(samples: &[Duration]) -> Summary {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    let total: Duration = sorted.iter().sum();
-    Summary {
-        mean: micros(total) / sorted.len() as f64,
-        p50: micros(percentile(&sorted, 50.0)),
-        p99: micros(percentile(&sorted, 99.0)),
-        max: micros(sorted[sorted.len() - 1]),
     }
 }
 

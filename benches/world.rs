@@ -17,14 +17,18 @@
 //! `cargo bench --bench world` runs the full measurement; without `--bench` (as under
 //! `cargo test --all-targets`) it runs a short smoke version.
 
+mod common;
+
 use std::ffi::CString;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use common::{check, make_raw, micros, read_some, readable_within, summarize, write_all};
 
 use simodem::host::{HostedModem, ModemInfo, start_world};
 use simodem::network::{ModemSpec, WorldSpec, replicate};
@@ -59,34 +63,6 @@ const SMOKE: Plan = Plan {
     world_sizes: &[1, 5],
     at_round_trips: 50,
 };
-
-// ----- statistics -----
-
-/// Nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-struct Summary {
-    p50: f64,
-    p99: f64,
-    max: f64,
-}
-
-fn summarize(samples: &[Duration]) -> Summary {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    Summary {
-        p50: micros(percentile(&sorted, 50.0)),
-        p99: micros(percentile(&sorted, 99.0)),
-        max: micros(sorted[sorted.len() - 1]),
-    }
-}
 
 // ----- 1. replay speed -----
 
@@ -542,77 +518,6 @@ fn control_latency_pinned(plan: &Plan, dir: &Path, placement: Placement) -> Resu
 }
 
 // ----- 3. modems per process -----
-
-fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        Err(io::Error::new(e.kind(), format!("{what}: {e}")))
-    } else {
-        Ok(rc)
-    }
-}
-
-/// `cfmakeraw` + `tcsetattr(TCSANOW)`.
-fn make_raw(fd: RawFd) -> io::Result<()> {
-    // SAFETY: termios is plain data, filled by tcgetattr before use.
-    let mut termios: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: termios points to writable memory of the right type.
-    check(unsafe { libc::tcgetattr(fd, &mut termios) }, "tcgetattr")?;
-    // SAFETY: termios was initialised by tcgetattr.
-    unsafe { libc::cfmakeraw(&mut termios) };
-    // SAFETY: termios is initialised.
-    check(
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &termios) },
-        "tcsetattr",
-    )?;
-    Ok(())
-}
-
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: bytes is valid for bytes.len() bytes.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
-}
-
-/// One blocking `read`; `Ok(0)` is end of file.
-fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is valid for buf.len() writable bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Whether `fd` becomes readable within `timeout`.
-fn readable_within(fd: RawFd, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let n = check(
-        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) },
-        "poll",
-    )?;
-    Ok(n > 0)
-}
 
 /// A PTY slave opened the way serial-port clients open it: `O_RDWR | O_NOCTTY`, raw.
 struct PtyClient {
