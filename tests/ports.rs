@@ -1,145 +1,28 @@
 //! The running binary through its ports: a PTY opened exactly like a client (raw termios),
 //! TCP and Unix sockets, the link file, NVM across restarts, and exit codes. Exact bytes.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::{Emulator, Port, TIMEOUT, read_exactly};
+
 const BIN: &str = env!("CARGO_BIN_EXE_simodem");
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("simodem-ports-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    support::scratch("ports", name)
 }
 
-/// A running `simodem run` and the lines it printed at start.
-struct Emulator {
-    child: Child,
-    banner: Vec<String>,
-}
-
-impl Emulator {
-    fn start(args: &[&str]) -> Emulator {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn simodem");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut banner = Vec::new();
-        let mut line = String::new();
-        // One banner line per port: PTY, TCP, Unix; then the control socket, last.
-        let expected =
-            1 + usize::from(args.contains(&"--tcp")) + usize::from(args.contains(&"--unix"))
-                - usize::from(args.contains(&"--no-pty"));
-        while banner.len() < expected + 1 {
-            line.clear();
-            let n = reader.read_line(&mut line).expect("read banner");
-            assert!(n > 0, "simodem exited before it was ready");
-            banner.push(line.trim_end().to_string());
-        }
-        assert!(
-            banner[expected].starts_with("simodem: control socket "),
-            "{banner:?}"
-        );
-        Emulator { child, banner }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        self.child.wait().expect("wait")
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The client side of the PTY, opened and configured like pyserial or gammu do.
-struct Port {
-    file: std::fs::File,
-}
-
-impl Port {
-    fn open(path: &Path) -> Port {
-        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: valid NUL-terminated path.
-        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY) };
-        assert!(
-            fd >= 0,
-            "open {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: fd was just opened and is owned here.
-        let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        let port = Port { file };
-        port.set_speed(libc::B115200);
-        port
-    }
-
-    /// Raw mode at `speed`; B0 is what gammu leaves a PTY at for its whole session.
-    fn set_speed(&self, speed: libc::speed_t) {
-        let fd = self.file.as_raw_fd();
-        // SAFETY: termios is plain data, fd is an open tty.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            assert_eq!(libc::tcgetattr(fd, &mut t), 0);
-            libc::cfmakeraw(&mut t);
-            libc::cfsetispeed(&mut t, speed);
-            libc::cfsetospeed(&mut t, speed);
-            t.c_cc[libc::VMIN] = 0;
-            t.c_cc[libc::VTIME] = 1;
-            assert_eq!(libc::tcsetattr(fd, libc::TCSANOW, &t), 0);
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.file.write_all(bytes).expect("write to port");
-    }
-
-    /// Reads until `expected.len()` bytes arrived (or the timeout), then a little more to catch extras.
-    fn expect(&mut self, expected: &[u8]) {
-        let got = read_exactly(&mut self.file, expected.len());
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(expected)
-        );
-    }
-
-    fn exchange(&mut self, command: &[u8], expected: &[u8]) {
-        self.send(command);
-        self.expect(expected);
-    }
-}
-
-/// Reads `len` bytes or whatever came within the timeout; then checks nothing else is pending.
-fn read_exactly(reader: &mut impl Read, len: usize) -> Vec<u8> {
-    let deadline = Instant::now() + TIMEOUT;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while got.len() < len && Instant::now() < deadline {
-        match reader.read(&mut buf) {
-            Ok(0) => {}
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    got
+/// `simodem run` with `args`; its banner has one line per port, then the control socket's.
+fn start(args: &[&str]) -> Emulator {
+    let emu = Emulator::start(args);
+    let expected = 1 + usize::from(args.contains(&"--tcp")) + usize::from(args.contains(&"--unix"))
+        - usize::from(args.contains(&"--no-pty"));
+    assert_eq!(emu.banner.len(), expected + 1, "{:?}", emu.banner);
+    emu
 }
 
 /// Polls AT+CREG? until the modem reports it is registered (start-up takes under a second).
@@ -159,7 +42,7 @@ fn wait_registered(port: &mut Port) {
 fn pty_answers_exact_bytes_with_echo() {
     let dir = scratch("echo");
     let link = dir.join("tty");
-    let emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let emu = start(&["--link", link.to_str().unwrap()]);
     assert!(emu.banner[0].starts_with("simodem: SIMCOM_SIM900 on /dev/pts/"));
     assert!(emu.banner[0].ends_with(&format!("(link {})", link.display())));
     let mut port = Port::open(&link);
@@ -182,7 +65,7 @@ fn sigterm_right_after_the_banner_still_stops_cleanly() {
     let dir = scratch("early-term");
     let link = dir.join("tty");
     for _ in 0..5 {
-        let emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+        let emu = start(&["--link", link.to_str().unwrap()]);
         assert_eq!(
             emu.banner[1],
             format!("simodem: control socket {}.ctl", link.display())
@@ -200,7 +83,7 @@ fn sigterm_right_after_the_banner_still_stops_cleanly() {
 fn bytes_typed_one_at_a_time_are_a_line() {
     let dir = scratch("bytewise");
     let link = dir.join("tty");
-    let _emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let _emu = start(&["--link", link.to_str().unwrap()]);
     let mut port = Port::open(&link);
     for &b in b"AT+CGMI\r" {
         port.send(&[b]);
@@ -212,7 +95,7 @@ fn bytes_typed_one_at_a_time_are_a_line() {
 fn reopening_the_port_keeps_settings_and_drops_the_partial_line() {
     let dir = scratch("reopen");
     let link = dir.join("tty");
-    let _emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let _emu = start(&["--link", link.to_str().unwrap()]);
     let mut port = Port::open(&link);
     port.exchange(b"AT+CMEE=2\r", b"AT+CMEE=2\r\r\nOK\r\n");
     // The echo proves the modem has taken the partial line before the port closes.
@@ -228,7 +111,7 @@ fn reopening_the_port_keeps_settings_and_drops_the_partial_line() {
 fn speed_b0_is_not_a_hang_up() {
     let dir = scratch("b0");
     let link = dir.join("tty");
-    let _emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let _emu = start(&["--link", link.to_str().unwrap()]);
     let mut port = Port::open(&link);
     port.set_speed(libc::B0);
     port.exchange(b"AT\r", b"AT\r\r\nOK\r\n");
@@ -239,7 +122,7 @@ fn speed_b0_is_not_a_hang_up() {
 fn registration_urcs_reach_the_client() {
     let dir = scratch("creg");
     let link = dir.join("tty");
-    let _emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let _emu = start(&["--link", link.to_str().unwrap()]);
     let mut port = Port::open(&link);
     port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
     wait_registered(&mut port);
@@ -254,7 +137,7 @@ fn registration_urcs_reach_the_client() {
 fn a_100_kb_line_without_cr_gets_error_and_the_modem_still_answers() {
     let dir = scratch("longline");
     let link = dir.join("tty");
-    let _emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let _emu = start(&["--link", link.to_str().unwrap()]);
     let mut port = Port::open(&link);
     port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
     let mut line = b"AT".to_vec();
@@ -269,7 +152,7 @@ fn a_100_kb_line_without_cr_gets_error_and_the_modem_still_answers() {
 fn tcp_serves_the_same_at_channel_one_client_at_a_time() {
     let dir = scratch("tcp");
     let control = dir.join("ctl");
-    let emu = Emulator::start(&[
+    let emu = start(&[
         "--no-pty",
         "--tcp",
         "127.0.0.1:0",
@@ -304,7 +187,7 @@ fn unix_socket_is_owner_only_and_answers() {
     use std::os::unix::fs::PermissionsExt;
     let dir = scratch("unix");
     let sock = dir.join("at.sock");
-    let emu = Emulator::start(&[
+    let emu = start(&[
         "--no-pty",
         "--unix",
         sock.to_str().unwrap(),
@@ -357,7 +240,7 @@ fn a_stale_link_is_replaced_and_a_live_one_is_refused() {
     let dir = scratch("stale");
     let link = dir.join("tty");
     std::os::unix::fs::symlink("/dev/pts/99999", &link).unwrap();
-    let emu = Emulator::start(&["--link", link.to_str().unwrap()]);
+    let emu = start(&["--link", link.to_str().unwrap()]);
     let target = std::fs::read_link(&link).unwrap();
     assert_ne!(target, PathBuf::from("/dev/pts/99999"));
     let out = Command::new(BIN)
@@ -388,14 +271,14 @@ fn stored_profile_survives_a_restart_with_state_dir() {
         "--state",
         state.to_str().unwrap(),
     ];
-    let emu = Emulator::start(&args);
+    let emu = start(&args);
     let mut port = Port::open(&link);
     port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
     port.exchange(b"AT+CMEE=2;+IPR=115200;&W\r", b"\r\nOK\r\n");
     drop(port);
     assert!(emu.terminate().success());
 
-    let _emu = Emulator::start(&args);
+    let _emu = start(&args);
     let mut port = Port::open(&link);
     // A fixed rate was stored: no auto-baud, so even lower-case "at" is understood at once.
     port.exchange(b"at+cmee?\r", b"\r\n+CMEE: 2\r\n\r\nOK\r\n");

@@ -5,11 +5,11 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use simodem::network::ModemSpec;
-use support::{Ctl, Port, World, scratch};
+use support::{Ctl, Emulator, Port, World, scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_simodem");
 
@@ -85,56 +85,6 @@ fn modems_are_addressed_by_index_number_and_link() {
         )
     );
     world.stop();
-}
-
-/// A `simodem run` child and its banner (every line up to the control socket's).
-struct Emulator {
-    child: Child,
-    banner: Vec<String>,
-}
-
-impl Emulator {
-    fn start(args: &[&str]) -> Emulator {
-        Self::start_with_stderr(args, Stdio::null())
-    }
-
-    fn start_with_stderr(args: &[&str], stderr: Stdio) -> Emulator {
-        let mut child = Command::new(BIN)
-            .arg("run")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn simodem");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut banner = Vec::new();
-        loop {
-            let mut line = String::new();
-            let n = reader.read_line(&mut line).expect("read banner");
-            assert!(n > 0, "simodem exited before it was ready: {banner:?}");
-            let line = line.trim_end().to_string();
-            let last = line.starts_with("simodem: control socket ");
-            banner.push(line);
-            if last {
-                break;
-            }
-        }
-        Emulator { child, banner }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        self.child.wait().expect("wait")
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -1,11 +1,12 @@
-//! Shared by `tests/control.rs` and `tests/world.rs`: a world started in-process on its own
-//! tokio runtime, the PTY opened like a client (raw termios), and a JSON-lines control client.
+//! Shared by the integration tests: a world started in-process on its own tokio runtime, the
+//! binary run as a child, the PTY opened like a client (raw termios), and a control client.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -110,6 +111,56 @@ impl World {
     }
 }
 
+/// A `simodem run` child and its banner (every line up to the control socket's).
+pub struct Emulator {
+    pub child: Child,
+    pub banner: Vec<String>,
+}
+
+impl Emulator {
+    pub fn start(args: &[&str]) -> Emulator {
+        Self::start_with_stderr(args, Stdio::null())
+    }
+
+    pub fn start_with_stderr(args: &[&str], stderr: Stdio) -> Emulator {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_simodem"))
+            .arg("run")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn simodem");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut banner = Vec::new();
+        loop {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).expect("read banner");
+            assert!(n > 0, "simodem exited before it was ready: {banner:?}");
+            let line = line.trim_end().to_string();
+            let last = line.starts_with("simodem: control socket ");
+            banner.push(line);
+            if last {
+                break;
+            }
+        }
+        Emulator { child, banner }
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The client side of a PTY, opened and configured like pyserial or gammu do.
 pub struct Port {
     pub file: std::fs::File,
@@ -129,18 +180,25 @@ impl Port {
         );
         // SAFETY: fd was just opened and is owned here.
         let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        let port = Port { file };
+        port.set_speed(libc::B115200);
+        port
+    }
+
+    /// Raw mode at `speed`; B0 is what gammu leaves a PTY at for its whole session.
+    pub fn set_speed(&self, speed: libc::speed_t) {
+        let fd = self.file.as_raw_fd();
         // SAFETY: termios is plain data, fd is an open tty.
         unsafe {
             let mut t: libc::termios = std::mem::zeroed();
             assert_eq!(libc::tcgetattr(fd, &mut t), 0);
             libc::cfmakeraw(&mut t);
-            libc::cfsetispeed(&mut t, libc::B115200);
-            libc::cfsetospeed(&mut t, libc::B115200);
+            libc::cfsetispeed(&mut t, speed);
+            libc::cfsetospeed(&mut t, speed);
             t.c_cc[libc::VMIN] = 0;
             t.c_cc[libc::VTIME] = 1;
-            assert_eq!(libc::tcsetattr(file.as_raw_fd(), libc::TCSANOW, &t), 0);
+            assert_eq!(libc::tcsetattr(fd, libc::TCSANOW, &t), 0);
         }
-        Port { file }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -162,14 +220,14 @@ impl Port {
     }
 }
 
-/// Reads `len` bytes or whatever came before the hang guard.
+/// Reads `len` bytes or whatever came before the hang guard; bytes that arrived in the same read
+/// beyond `len` are kept, so an exact comparison also catches extras sent along.
 pub fn read_exactly(reader: &mut impl Read, len: usize) -> Vec<u8> {
     let deadline = Instant::now() + TIMEOUT;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while got.len() < len && Instant::now() < deadline {
-        let want = (len - got.len()).min(buf.len());
-        match reader.read(&mut buf[..want]) {
+        match reader.read(&mut buf) {
             Ok(0) => {}
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
