@@ -17,17 +17,14 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{
-    check, make_raw, micros, percentile, read_some, readable_within, summarize, write_all,
-};
+use common::{Client, check, make_raw, micros, percentile, read_some, summarize, write_all};
 
 use simodem::host::{HostedModem, PortOptions};
 use simodem::modem::ModemConfig;
@@ -60,86 +57,6 @@ const SMOKE: Plan = Plan {
     per_round: 100,
     round_warmup: 10,
 };
-
-// ----- the client: identical for both sides -----
-
-/// The slave side, opened the way serial-port clients (pyserial, gammu) open it.
-struct Client {
-    fd: OwnedFd,
-}
-
-impl Client {
-    fn open(path: &Path) -> io::Result<Client> {
-        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: valid NUL-terminated path.
-        let fd = check(
-            unsafe {
-                libc::open(
-                    c_path.as_ptr(),
-                    libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-                )
-            },
-            "open slave",
-        )?;
-        // SAFETY: fd was just opened and is owned here.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        make_raw(fd.as_raw_fd())?;
-        Ok(Client { fd })
-    }
-
-    /// Writes `command` and reads until `answer.len()` bytes came back. Only this is timed.
-    fn round_trip(&self, command: &[u8], answer: &mut [u8]) -> io::Result<Duration> {
-        let fd = self.fd.as_raw_fd();
-        let start = Instant::now();
-        write_all(fd, command)?;
-        let mut got = 0;
-        while got < answer.len() {
-            let n = read_some(fd, &mut answer[got..])?;
-            if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "PTY closed"));
-            }
-            got += n;
-        }
-        Ok(start.elapsed())
-    }
-
-    /// Reads until `tail` was seen (or `timeout` passed); returns everything read.
-    fn read_until(&self, tail: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-        let deadline = Instant::now() + timeout;
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !seen.ends_with(tail) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !readable_within(self.fd.as_raw_fd(), left)? {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "waiting for {tail:?}, got {:?}",
-                        String::from_utf8_lossy(&seen)
-                    ),
-                ));
-            }
-            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
-            seen.extend_from_slice(&buf[..n]);
-        }
-        Ok(seen)
-    }
-
-    /// Bytes that arrive unasked within `quiet`.
-    fn stray_bytes(&self, quiet: Duration) -> io::Result<Vec<u8>> {
-        let mut stray = Vec::new();
-        let mut buf = [0u8; 256];
-        while readable_within(self.fd.as_raw_fd(), quiet)? {
-            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            stray.extend_from_slice(&buf[..n]);
-        }
-        Ok(stray)
-    }
-}
 
 // ----- baseline: a bare PTY echo on its own OS thread -----
 

@@ -19,16 +19,15 @@
 
 mod common;
 
-use std::ffi::CString;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{check, make_raw, micros, read_some, readable_within, summarize, write_all};
+use common::{Client, check, micros, summarize, write_all};
+use std::os::fd::AsRawFd;
 
 use simodem::host::{HostedModem, ModemInfo, start_world};
 use simodem::network::{ModemSpec, WorldSpec, replicate};
@@ -519,84 +518,6 @@ fn control_latency_pinned(plan: &Plan, dir: &Path, placement: Placement) -> Resu
 
 // ----- 3. modems per process -----
 
-/// A PTY slave opened the way serial-port clients open it: `O_RDWR | O_NOCTTY`, raw.
-struct PtyClient {
-    fd: OwnedFd,
-}
-
-impl PtyClient {
-    fn open(path: &Path) -> io::Result<PtyClient> {
-        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: valid NUL-terminated path.
-        let fd = check(
-            unsafe {
-                libc::open(
-                    c_path.as_ptr(),
-                    libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-                )
-            },
-            "open slave",
-        )?;
-        // SAFETY: fd was just opened and is owned here.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        make_raw(fd.as_raw_fd())?;
-        Ok(PtyClient { fd })
-    }
-
-    /// Writes `command` and reads until `answer.len()` bytes came back. Only this is timed.
-    fn round_trip(&self, command: &[u8], answer: &mut [u8]) -> io::Result<Duration> {
-        let fd = self.fd.as_raw_fd();
-        let start = Instant::now();
-        write_all(fd, command)?;
-        let mut got = 0;
-        while got < answer.len() {
-            let n = read_some(fd, &mut answer[got..])?;
-            if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "PTY closed"));
-            }
-            got += n;
-        }
-        Ok(start.elapsed())
-    }
-
-    /// Reads until `tail` was seen (or `timeout` passed); returns everything read.
-    fn read_until(&self, tail: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
-        let deadline = Instant::now() + timeout;
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !seen.ends_with(tail) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !readable_within(self.fd.as_raw_fd(), left)? {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "waiting for {tail:?}, got {:?}",
-                        String::from_utf8_lossy(&seen)
-                    ),
-                ));
-            }
-            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
-            seen.extend_from_slice(&buf[..n]);
-        }
-        Ok(seen)
-    }
-
-    /// Bytes that arrive unasked within `quiet`.
-    fn stray_bytes(&self, quiet: Duration) -> io::Result<Vec<u8>> {
-        let mut stray = Vec::new();
-        let mut buf = [0u8; 256];
-        while readable_within(self.fd.as_raw_fd(), quiet)? {
-            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            stray.extend_from_slice(&buf[..n]);
-        }
-        Ok(stray)
-    }
-}
-
 const AT: &[u8] = b"AT\r";
 /// Echo is on by default: the command, then the result.
 const AT_ANSWER: &[u8] = b"AT\r\r\nOK\r\n";
@@ -604,7 +525,7 @@ const AT_ANSWER: &[u8] = b"AT\r\r\nOK\r\n";
 /// Trains auto-baud with the first `AT\r`, checks nothing else is pending, then times `count`
 /// round trips; returns the p50 in µs.
 fn at_round_trip_p50(path: &Path, count: usize) -> io::Result<f64> {
-    let client = PtyClient::open(path)?;
+    let client = Client::open(path)?;
     write_all(client.fd.as_raw_fd(), AT)?;
     let first = client.read_until(b"OK\r\n", Duration::from_secs(5))?;
     if first != AT_ANSWER {

@@ -1,10 +1,12 @@
-//! Shared by the benches: raw PTY plumbing over libc (open raw, write all, read with a deadline)
-//! and latency statistics (nearest-rank percentiles, summaries in µs).
+//! Shared by the benches: raw PTY plumbing over libc, the PTY client every side is driven by
+//! (opened like pyserial/gammu, timed round trips), and latency statistics (percentiles in µs).
 #![allow(dead_code)] // each bench uses its own subset
 
+use std::ffi::CString;
 use std::io;
-use std::os::fd::RawFd;
-use std::time::Duration;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 pub fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -75,6 +77,86 @@ pub fn readable_within(fd: RawFd, timeout: Duration) -> io::Result<bool> {
         "poll",
     )?;
     Ok(n > 0)
+}
+
+// ----- the PTY client: identical for every side measured -----
+
+/// The slave side, opened the way serial-port clients (pyserial, gammu) open it.
+pub struct Client {
+    pub fd: OwnedFd,
+}
+
+impl Client {
+    pub fn open(path: &Path) -> io::Result<Client> {
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: valid NUL-terminated path.
+        let fd = check(
+            unsafe {
+                libc::open(
+                    c_path.as_ptr(),
+                    libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+                )
+            },
+            "open slave",
+        )?;
+        // SAFETY: fd was just opened and is owned here.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        make_raw(fd.as_raw_fd())?;
+        Ok(Client { fd })
+    }
+
+    /// Writes `command` and reads until `answer.len()` bytes came back. Only this is timed.
+    pub fn round_trip(&self, command: &[u8], answer: &mut [u8]) -> io::Result<Duration> {
+        let fd = self.fd.as_raw_fd();
+        let start = Instant::now();
+        write_all(fd, command)?;
+        let mut got = 0;
+        while got < answer.len() {
+            let n = read_some(fd, &mut answer[got..])?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "PTY closed"));
+            }
+            got += n;
+        }
+        Ok(start.elapsed())
+    }
+
+    /// Reads until `tail` was seen (or `timeout` passed); returns everything read.
+    pub fn read_until(&self, tail: &[u8], timeout: Duration) -> io::Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !seen.ends_with(tail) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !readable_within(self.fd.as_raw_fd(), left)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "waiting for {tail:?}, got {:?}",
+                        String::from_utf8_lossy(&seen)
+                    ),
+                ));
+            }
+            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
+            seen.extend_from_slice(&buf[..n]);
+        }
+        Ok(seen)
+    }
+
+    /// Bytes that arrive unasked within `quiet`.
+    pub fn stray_bytes(&self, quiet: Duration) -> io::Result<Vec<u8>> {
+        let mut stray = Vec::new();
+        let mut buf = [0u8; 256];
+        while readable_within(self.fd.as_raw_fd(), quiet)? {
+            let n = read_some(self.fd.as_raw_fd(), &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            stray.extend_from_slice(&buf[..n]);
+        }
+        Ok(stray)
+    }
 }
 
 // ----- statistics -----
