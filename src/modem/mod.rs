@@ -1,6 +1,7 @@
 //! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
+pub mod calendar;
 mod call;
 pub mod profile;
 pub mod settings;
