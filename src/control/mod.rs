@@ -45,7 +45,12 @@ impl Verb {
                 Input::Sim(_) => "sim",
                 Input::Reboot => "reboot",
                 Input::Urc(_) => "urc",
-                Input::Dte(_) | Input::DteOpened | Input::DteClosed | Input::Timer => "input",
+                Input::Dte(_)
+                | Input::DteOpened
+                | Input::DteClosed
+                | Input::Timer
+                | Input::Socket(..)
+                | Input::Resolved { .. } => "input",
             },
         }
     }

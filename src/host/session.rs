@@ -344,6 +344,9 @@ impl Session {
                         }
                         self.write_dte(&bytes).await;
                     }
+                    Output::Socket(..) | Output::Resolve { .. } => {
+                        // Carried out by the socket host (issue 4, in progress).
+                    }
                     Output::SaveNvm(nvm) => {
                         if let Some(path) = &self.nvm_file {
                             save_nvm(path, &nvm);

@@ -6,6 +6,7 @@ mod call;
 pub mod profile;
 pub mod settings;
 mod snapshot;
+pub mod sockets;
 mod state;
 mod stimulus;
 
@@ -19,6 +20,7 @@ pub use call::{Call, CallState};
 pub use profile::Profile;
 pub use settings::{Nvm, Settings};
 pub use snapshot::ModemState;
+pub use sockets::{Resolution, SocketCommand, SocketEvent, SocketFailure, SocketId, Transport};
 pub use state::{Identity, NetworkView, Radio, Service, Sim};
 pub use stimulus::{NetworkChange, SimChange};
 
@@ -63,6 +65,10 @@ pub enum Input {
     Reboot,
     /// A raw unsolicited line, framed and queued like any URC.
     Urc(String),
+    /// Something happened to one of the modem's sockets.
+    Socket(SocketId, SocketEvent),
+    /// The answer to an `Output::Resolve`.
+    Resolved { query: u32, result: Resolution },
 }
 
 /// Everything a modem does.
@@ -72,6 +78,10 @@ pub enum Output {
     Dte(Vec<u8>),
     /// Non-volatile memory changed; the host persists it (with `--state`).
     SaveNvm(Nvm),
+    /// Do something with a real socket.
+    Socket(SocketId, SocketCommand),
+    /// Look a host name up (`+CDNSGIP`); answered by `Input::Resolved` with the same query.
+    Resolve { query: u32, name: String },
     /// An explanation for logs, the trace and the control plane.
     Event(TraceEvent),
 }

@@ -1,6 +1,7 @@
 //! What the world and the hardware do to a modem besides its client's bytes: DTR, calls,
 //! coverage and operator changes, SIM removal, power cycles and raw URCs from the control plane.
 
+use super::sockets::{Resolution, SocketEvent, SocketId};
 use super::{Input, Modem, Service, Sim, TimerKind};
 use crate::dte::ResultCode;
 
@@ -49,6 +50,8 @@ impl Modem {
                 self.explain(format!("control plane raised URC {text:?}"));
                 self.urc(text);
             }
+            Input::Socket(id, event) => self.socket_event(id, event),
+            Input::Resolved { query, result } => self.resolved(query, result),
             Input::Dte(_) | Input::DteOpened | Input::DteClosed | Input::Timer => {}
         }
         self.flush_urcs_unless_typing();
@@ -177,5 +180,16 @@ impl Modem {
         self.radio.sim = Sim::Initialising;
         self.explain("SIM inserted: initialising");
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimInserted);
+    }
+}
+
+impl Modem {
+    /// Placeholder until the TCP/IP stack lands: a socket the core never opened is closed.
+    fn socket_event(&mut self, id: SocketId, event: SocketEvent) {
+        self.explain(format!("socket {} event {event:?} ignored", id.0));
+    }
+
+    fn resolved(&mut self, query: u32, result: Resolution) {
+        self.explain(format!("DNS answer {query} {result:?} ignored"));
     }
 }

@@ -82,7 +82,7 @@ impl Bench {
                     EventKind::Why => What::Why(event.message),
                     other => What::Step(format!("{}: {}", other.name(), event.message)),
                 },
-                Output::SaveNvm(_) => continue,
+                Output::SaveNvm(_) | Output::Socket(..) | Output::Resolve { .. } => continue,
             };
             self.happenings.push(Happening {
                 at: self.now,
