@@ -8,6 +8,8 @@ pub(crate) struct Harness {
     pub modem: Modem,
     pub now: Instant,
     pub nvm_saves: Vec<Nvm>,
+    /// Socket commands and DNS lookups the modem asked for, oldest first.
+    pub socket_requests: Vec<Output>,
 }
 
 impl Harness {
@@ -17,6 +19,7 @@ impl Harness {
             modem,
             now: Instant(0),
             nvm_saves: Vec::new(),
+            socket_requests: Vec::new(),
         };
         h.modem.handle(h.now, Input::DteOpened);
         h.drain();
@@ -47,6 +50,9 @@ impl Harness {
                 Output::Dte(b) => bytes.extend(b),
                 Output::SaveNvm(nvm) => self.nvm_saves.push(nvm),
                 Output::Event(_) => {}
+                request @ (Output::Socket(..) | Output::Resolve { .. }) => {
+                    self.socket_requests.push(request)
+                }
             }
         }
         bytes
