@@ -1,10 +1,12 @@
 //! Scenario files: a world to start and the steps of a session (send, expect, wait, control
-//! verbs), parsed with file:line errors; `run` replays them, `report` prints diffs and JUnit.
+//! verbs, TCP/UDP peers), parsed with file:line errors; `run` replays them, `report` prints diffs.
 
+mod real_net;
 mod realtime;
 pub mod report;
 pub mod run;
 mod virtual_clock;
+pub mod virtual_net;
 
 pub use realtime::run_realtime;
 
@@ -14,6 +16,7 @@ use regex::bytes::Regex;
 use serde_json::{Map, Value};
 
 use crate::control::Request;
+use crate::modem::Transport;
 use crate::network::{WorldSpec, strip_position};
 
 /// How long an `expect` waits when the step does not say (modem time).
@@ -35,18 +38,22 @@ pub struct Step {
     pub line: usize,
     /// Which modem (index, number or link); `None`: modem 0.
     pub modem: Option<String>,
+    /// The peer the step is about (`listen`/`accept`/`connect` name it; byte steps, `close`,
+    /// `reset` and `expect_closed` carry it as `"peer"`); `None`: the modem's client.
+    pub peer: Option<String>,
     pub action: Action,
 }
 
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// The client writes bytes, all at once or one every `pace_ms`.
+    /// The client (or the step's peer) writes bytes, all at once or one every `pace_ms`.
     Send {
         bytes: Vec<u8>,
         pace_ms: f64,
     },
-    /// The next bytes from the modem are exactly these, within the time limit.
+    /// The next bytes from the modem (to the client, or to the step's peer) are exactly these,
+    /// within the time limit.
     Expect {
         bytes: Vec<u8>,
         within_ms: f64,
@@ -69,9 +76,32 @@ pub enum Action {
     At {
         ms: f64,
     },
-    /// The client opens / closes the port.
+    /// The client opens / closes the port; with a peer, the peer closes its side (FIN).
     Open,
     Close,
+    /// A peer listens on 127.0.0.1:`port`.
+    Listen {
+        transport: Transport,
+        port: u16,
+    },
+    /// The oldest connection waiting on the step's listener arrives within the time limit; it
+    /// is called `name` from then on.
+    Accept {
+        name: String,
+        within_ms: f64,
+    },
+    /// The step's peer connects to 127.0.0.1:`port`, accepted within the time limit.
+    Connect {
+        transport: Transport,
+        port: u16,
+        within_ms: f64,
+    },
+    /// The step's peer resets its connection (RST).
+    Reset,
+    /// The modem closes (or resets) the step's peer connection within the time limit.
+    ExpectClosed {
+        within_ms: f64,
+    },
     /// A control-plane request; `state` may carry the subset of the state it must match.
     Ctl {
         request: Request,
@@ -91,6 +121,11 @@ impl Action {
             Action::At { .. } => "at_ms",
             Action::Open => "open",
             Action::Close => "close",
+            Action::Listen { .. } => "listen",
+            Action::Accept { .. } => "accept",
+            Action::Connect { .. } => "connect",
+            Action::Reset => "reset",
+            Action::ExpectClosed { .. } => "expect_closed",
             Action::Ctl { .. } => "ctl",
         }
     }
@@ -163,6 +198,26 @@ impl Scenario {
     }
 }
 
+/// Every step kind, in the order error messages list them.
+const STEP_KINDS: [&str; 16] = [
+    "send",
+    "send_hex",
+    "expect",
+    "expect_hex",
+    "expect_regex",
+    "expect_silence_ms",
+    "wait_ms",
+    "at_ms",
+    "open",
+    "close",
+    "ctl",
+    "listen",
+    "accept",
+    "connect",
+    "reset",
+    "expect_closed",
+];
+
 fn parse_step(value: Value, line: usize) -> Result<Step, String> {
     let Value::Object(fields) = value else {
         return Err("a step is a JSON object like {\"send\": \"AT\\r\"}".into());
@@ -174,32 +229,42 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => return Err("\"modem\" is an index, a number or a link path".into()),
     };
-    let keys: Vec<&str> = [
-        "send",
-        "send_hex",
-        "expect",
-        "expect_hex",
-        "expect_regex",
-        "expect_silence_ms",
-        "wait_ms",
-        "at_ms",
-        "open",
-        "close",
-        "ctl",
-    ]
-    .into_iter()
-    .filter(|k| fields.0.contains_key(*k))
-    .collect();
+    let peer = match fields.0.remove("peer") {
+        None => None,
+        Some(Value::String(name)) if !name.is_empty() => Some(name),
+        Some(_) => return Err("\"peer\" must be the name of a peer connection".into()),
+    };
+    let keys: Vec<&str> = STEP_KINDS
+        .into_iter()
+        .filter(|k| fields.0.contains_key(*k))
+        .collect();
     let kind = match keys.as_slice() {
         [one] => *one,
         [] => {
-            return Err(
-                "no action: use one of send, send_hex, expect, expect_hex, expect_regex, expect_silence_ms, wait_ms, at_ms, open, close, ctl"
-                    .into(),
-            );
+            return Err(format!("no action: use one of {}", STEP_KINDS.join(", ")));
         }
         many => return Err(format!("one action per step, got {}", many.join(", "))),
     };
+    match (kind, &peer) {
+        ("wait_ms" | "at_ms" | "open" | "ctl", Some(_)) => {
+            return Err(format!("{kind} does not go with \"peer\""));
+        }
+        ("listen" | "accept" | "connect", Some(_)) => {
+            return Err(format!(
+                "{kind} names its peer itself: {{\"{kind}\": \"name\"}}, without \"peer\""
+            ));
+        }
+        ("reset" | "expect_closed", None) => {
+            return Err(format!(
+                "{kind} needs \"peer\": the name of a peer connection"
+            ));
+        }
+        ("send" | "send_hex", Some(_)) if fields.0.contains_key("pace_ms") => {
+            return Err("pace_ms is for the modem's client, not a peer".into());
+        }
+        _ => {}
+    }
+    let mut peer = peer;
     let action = match kind {
         "send" | "send_hex" => {
             let bytes = fields.bytes(kind)?;
@@ -211,18 +276,14 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
             if bytes.is_empty() {
                 return Err("expect of nothing: use expect_silence_ms".into());
             }
-            let within_ms = fields
-                .optional_ms("within_ms")?
-                .unwrap_or(DEFAULT_WITHIN_MS);
+            let within_ms = fields.within_ms()?;
             Action::Expect { bytes, within_ms }
         }
         "expect_regex" => {
             let pattern = fields.string(kind)?;
             let regex =
                 Regex::new(&pattern).map_err(|e| format!("expect_regex {pattern:?}: {e}"))?;
-            let within_ms = fields
-                .optional_ms("within_ms")?
-                .unwrap_or(DEFAULT_WITHIN_MS);
+            let within_ms = fields.within_ms()?;
             Action::ExpectRegex {
                 pattern,
                 regex,
@@ -238,15 +299,46 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         "at_ms" => Action::At {
             ms: fields.required_ms(kind)?,
         },
-        "open" | "close" => {
-            match fields.0.remove(kind) {
-                Some(Value::Bool(true)) => {}
-                _ => return Err(format!("{kind} must be true")),
+        "open" | "close" | "reset" => {
+            fields.flag(kind)?;
+            match kind {
+                "open" => Action::Open,
+                "close" => Action::Close,
+                _ => Action::Reset,
             }
-            if kind == "open" {
-                Action::Open
-            } else {
-                Action::Close
+        }
+        "expect_closed" => {
+            fields.flag(kind)?;
+            Action::ExpectClosed {
+                within_ms: fields.within_ms()?,
+            }
+        }
+        "listen" => {
+            peer = Some(fields.name(kind)?);
+            Action::Listen {
+                transport: fields.transport()?,
+                port: fields.port(kind)?,
+            }
+        }
+        "accept" => {
+            let listener = fields.name(kind)?;
+            let name = match fields.0.remove("as") {
+                None => listener.clone(),
+                Some(Value::String(name)) if !name.is_empty() => name,
+                Some(_) => return Err("\"as\" must be a name for the connection".into()),
+            };
+            peer = Some(listener);
+            Action::Accept {
+                name,
+                within_ms: fields.within_ms()?,
+            }
+        }
+        "connect" => {
+            peer = Some(fields.name(kind)?);
+            Action::Connect {
+                transport: fields.transport()?,
+                port: fields.port(kind)?,
+                within_ms: fields.within_ms()?,
             }
         }
         _ => {
@@ -268,6 +360,7 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
                 Step {
                     line,
                     modem,
+                    peer: None,
                     action: Action::Ctl {
                         request,
                         expect_state,
@@ -281,6 +374,7 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         Step {
             line,
             modem,
+            peer,
             action,
         },
     )
@@ -360,6 +454,51 @@ impl StepFields {
                     })
             })
             .collect()
+    }
+
+    /// `open`, `close`, `reset`, `expect_closed`: the only value is `true`.
+    fn flag(&mut self, name: &str) -> Result<(), String> {
+        match self.0.remove(name) {
+            Some(Value::Bool(true)) => Ok(()),
+            _ => Err(format!("{name} must be true")),
+        }
+    }
+
+    /// The peer a `listen`/`accept`/`connect` step names.
+    fn name(&mut self, name: &str) -> Result<String, String> {
+        match self.0.remove(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s),
+            _ => Err(format!(
+                "{name} must be a peer's name, like {{\"{name}\": \"srv\"}}"
+            )),
+        }
+    }
+
+    /// `"transport": "tcp"` (the default) or `"udp"`.
+    fn transport(&mut self) -> Result<Transport, String> {
+        match self.0.remove("transport") {
+            None => Ok(Transport::Tcp),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("tcp") => Ok(Transport::Tcp),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("udp") => Ok(Transport::Udp),
+            Some(other) => Err(format!("transport must be \"tcp\" or \"udp\", not {other}")),
+        }
+    }
+
+    /// A port on 127.0.0.1, 1 to 65535.
+    fn port(&mut self, kind: &str) -> Result<u16, String> {
+        match self.0.remove("port") {
+            None => Err(format!("{kind} needs \"port\": 1 to 65535")),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(port @ 1..=65535) => Ok(port as u16),
+                _ => Err(format!("port must be 1 to 65535, not {n}")),
+            },
+            Some(other) => Err(format!("port must be 1 to 65535, not {other}")),
+        }
+    }
+
+    /// `within_ms`, or the default limit.
+    fn within_ms(&mut self) -> Result<f64, String> {
+        Ok(self.optional_ms("within_ms")?.unwrap_or(DEFAULT_WITHIN_MS))
     }
 
     fn optional_ms(&mut self, name: &str) -> Result<Option<f64>, String> {

@@ -1,5 +1,6 @@
 //! The real-time driver (`simodem replay --realtime`): starts the world with real PTYs and a
-//! control socket in a private directory, then plays the client through the PTYs at wall speed.
+//! control socket in a private directory, then plays the client through the PTYs at wall speed;
+//! peers are real sockets on 127.0.0.1 (`real_net`).
 
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
@@ -12,9 +13,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Scenario;
+use super::real_net::RealPeers;
 use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
 use crate::control::Request;
-use crate::modem::Instant;
+use crate::modem::{Instant, Transport};
 use crate::network::ResolvedModem;
 
 /// Replays a scenario in real time over real PTYs.
@@ -57,6 +59,7 @@ struct LiveWorld {
     control: BufReader<UnixStream>,
     started: std::time::Instant,
     happenings: Vec<Happening>,
+    peers: RealPeers,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -114,6 +117,7 @@ impl LiveWorld {
             control: BufReader::new(control),
             started,
             happenings: Vec::new(),
+            peers: RealPeers::default(),
             stop: Some(stop_tx),
             thread: Some(thread),
         };
@@ -153,7 +157,7 @@ impl LiveWorld {
         }
     }
 
-    /// Reads whatever the modems have written, waiting at most `wait`.
+    /// Reads whatever the modems have written and the peers received, waiting at most `wait`.
     fn read_available(&mut self, wait: Duration) -> bool {
         let mut fds: Vec<libc::pollfd> = self
             .clients
@@ -164,6 +168,12 @@ impl LiveWorld {
                 revents: 0,
             })
             .collect();
+        let peer_targets = self.peers.poll_fds();
+        fds.extend(peer_targets.iter().map(|(fd, _)| libc::pollfd {
+            fd: *fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
         let timeout = wait.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: `fds` is a valid array of pollfd of the given length.
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
@@ -172,6 +182,13 @@ impl LiveWorld {
         }
         let now = self.now();
         let mut heard = false;
+        let peer_fds = fds.split_off(self.clients.len());
+        for ((_, target), pollfd) in peer_targets.iter().zip(&peer_fds) {
+            if pollfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+                heard |= self.peers.on_ready(now, target);
+            }
+        }
+        self.happenings.extend(self.peers.take_happenings());
         let mut buf = [0u8; 4096];
         for (index, pollfd) in fds.iter().enumerate() {
             if pollfd.revents & libc::POLLIN == 0 {
@@ -318,6 +335,56 @@ impl Driver for LiveWorld {
 
     fn slack(&self) -> u64 {
         REALTIME_SLACK_US
+    }
+
+    fn peer_listen(&mut self, name: &str, transport: Transport, port: u16) -> Result<(), String> {
+        let result = self.peers.listen(self.now(), name, transport, port);
+        self.happenings.extend(self.peers.take_happenings());
+        result
+    }
+
+    fn peer_accept(&mut self, listener: &str, name: &str) -> Result<bool, String> {
+        let result = self.peers.accept(self.now(), listener, name);
+        self.happenings.extend(self.peers.take_happenings());
+        result
+    }
+
+    fn peer_connect(
+        &mut self,
+        name: &str,
+        transport: Transport,
+        port: u16,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let now = self.now();
+        let wait = Duration::from_micros(deadline.0.saturating_sub(now.0));
+        let result = self.peers.connect(now, name, transport, port, wait);
+        self.happenings.extend(self.peers.take_happenings());
+        result
+    }
+
+    fn peer_connected(&mut self, name: &str) -> Result<bool, String> {
+        self.peers.connected(name)
+    }
+
+    fn peer_send(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let result = self.peers.send(self.now(), name, bytes);
+        self.happenings.extend(self.peers.take_happenings());
+        result
+    }
+
+    fn peer_close(&mut self, name: &str, abort: bool) -> Result<(), String> {
+        let result = self.peers.close(self.now(), name, abort);
+        self.happenings.extend(self.peers.take_happenings());
+        result
+    }
+
+    fn peer_pending(&mut self, name: &str) -> Result<&mut Vec<u8>, String> {
+        self.peers.pending(name)
+    }
+
+    fn peer_closed(&mut self, name: &str) -> Result<bool, String> {
+        self.peers.closed(name)
     }
 }
 

@@ -29,13 +29,16 @@ pub fn describe(scenario: &Scenario, outcome: &Outcome, wall_ms: f64) -> String 
         );
     };
     let mut text = String::new();
+    let whose = match &failure.peer {
+        Some(peer) => format!("peer {peer}"),
+        None => format!("modem {}", failure.modem),
+    };
     let _ = writeln!(
         text,
-        "FAIL  {path}:{}: step {} ({}, modem {}){}",
+        "FAIL  {path}:{}: step {} ({}, {whose}){}",
         failure.line,
         failure.step + 1,
         failure.action,
-        failure.modem,
         description_suffix(scenario)
     );
     let _ = writeln!(
@@ -57,30 +60,37 @@ pub fn describe(scenario: &Scenario, outcome: &Outcome, wall_ms: f64) -> String 
             );
         }
     }
+    // The network is shared by every modem: its lines go with any modem's transcript.
     let lines: Vec<_> = outcome
         .happenings
         .iter()
-        .filter(|h| h.modem == failure.modem)
+        .filter(|h| h.modem == failure.modem || h.what.is_network())
         .collect();
     let skip = lines.len().saturating_sub(TRANSCRIPT_TAIL);
+    let and_network = if lines[skip..].iter().any(|h| h.what.is_network()) {
+        " and the network"
+    } else {
+        ""
+    };
     let _ = writeln!(
         text,
-        "      transcript of modem {} (last {} events):",
+        "      transcript of modem {}{and_network} (last {} events):",
         failure.modem,
         lines.len() - skip
     );
     for happening in &lines[skip..] {
-        let (arrow, body) = match &happening.what {
-            What::Sent(bytes) => ("→", format!("\"{}\"", escape_bytes(bytes))),
-            What::Received(bytes) => ("←", format!("\"{}\"", escape_bytes(bytes))),
-            What::Why(reason) => ("why", reason.clone()),
-            What::Step(step) => ("step", step.clone()),
+        let line = match &happening.what {
+            What::Sent(bytes) => format!("→ \"{}\"", escape_bytes(bytes)),
+            What::Received(bytes) => format!("← \"{}\"", escape_bytes(bytes)),
+            What::Why(reason) => format!("why {reason}"),
+            What::Step(step) => format!("step {step}"),
+            What::PeerSent { peer, bytes } => format!("{peer} ⇒ \"{}\"", escape_bytes(bytes)),
+            What::PeerReceived { peer, bytes } => {
+                format!("{peer} ⇐ \"{}\"", escape_bytes(bytes))
+            }
+            What::Net(event) => format!("net {event}"),
         };
-        let _ = writeln!(
-            text,
-            "      {:>10} ms {arrow} {body}",
-            format_ms(happening.at.0)
-        );
+        let _ = writeln!(text, "      {:>10} ms {line}", format_ms(happening.at.0));
     }
     text
 }
@@ -131,10 +141,15 @@ pub fn junit(results: &[(&Scenario, &Outcome, f64, String)]) -> String {
                     xml,
                     ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
                     xml_escape(&format!(
-                        "line {}: step {} {}: {}",
+                        "line {}: step {} {}{}: {}",
                         failure.line,
                         failure.step + 1,
                         failure.action,
+                        failure
+                            .peer
+                            .as_ref()
+                            .map(|peer| format!(" (peer {peer})"))
+                            .unwrap_or_default(),
                         failure.reason
                     )),
                     xml_escape(text)

@@ -1,5 +1,5 @@
 //! Runs a scenario's steps against a `Driver` (the virtual clock, or real PTYs in real time):
-//! sends, byte and regex expectations with modem-time limits, silence, waits and control verbs.
+//! sends, byte and regex expectations with modem-time limits, silence, waits, control verbs, peers.
 
 use std::collections::VecDeque;
 
@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{Action, Scenario, Step};
 use crate::control::Verb;
-use crate::modem::Instant;
+use crate::modem::{Instant, Transport};
 use crate::network::{ResolvedModem, find_modem};
 
 pub use super::virtual_clock::run_virtual;
@@ -30,6 +30,22 @@ pub enum What {
     Why(String),
     /// A step of the scenario that is not bytes (ctl, open, close).
     Step(String),
+    /// A peer wrote bytes into the network (to a modem, or to another peer).
+    PeerSent { peer: String, bytes: Vec<u8> },
+    /// Bytes a peer received.
+    PeerReceived { peer: String, bytes: Vec<u8> },
+    /// The loopback network: a listen, connect, accept, close or reset by a modem or a peer.
+    Net(String),
+}
+
+impl What {
+    /// Whether this is about the network (peers and sockets) rather than one modem's port.
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            What::PeerSent { .. } | What::PeerReceived { .. } | What::Net(_)
+        )
+    }
 }
 
 /// Why a step failed.
@@ -40,6 +56,8 @@ pub struct Failure {
     pub line: usize,
     pub action: &'static str,
     pub modem: usize,
+    /// The peer of a peer step.
+    pub peer: Option<String>,
     /// Modem time when the step started and when it failed.
     pub started: Instant,
     pub at: Instant,
@@ -91,6 +109,35 @@ pub trait Driver {
     fn slack(&self) -> u64 {
         0
     }
+
+    // Peers: the scenario's own sockets on 127.0.0.1, shared by every modem of the world.
+    // `pass_time(_, true)` also returns when a peer receives bytes, a close, or a connection.
+
+    /// Peer listener `name` listens on 127.0.0.1:`port`.
+    fn peer_listen(&mut self, name: &str, transport: Transport, port: u16) -> Result<(), String>;
+    /// Takes the oldest connection waiting on listener `listener` and calls it `name`;
+    /// `Ok(false)` when none is waiting yet.
+    fn peer_accept(&mut self, listener: &str, name: &str) -> Result<bool, String>;
+    /// Peer `name` connects to 127.0.0.1:`port`; a driver that must block to connect gives up
+    /// at `deadline`. `Err` when refused.
+    fn peer_connect(
+        &mut self,
+        name: &str,
+        transport: Transport,
+        port: u16,
+        deadline: Instant,
+    ) -> Result<(), String>;
+    /// Whether peer `name`'s connection is established: `Ok(false)` while the modem has not
+    /// accepted it yet, `Err` when it was refused.
+    fn peer_connected(&mut self, name: &str) -> Result<bool, String>;
+    /// Peer `name` writes bytes.
+    fn peer_send(&mut self, name: &str, bytes: &[u8]) -> Result<(), String>;
+    /// Peer `name` closes its side (FIN; it still receives) or, with `abort`, resets (RST).
+    fn peer_close(&mut self, name: &str, abort: bool) -> Result<(), String>;
+    /// What peer `name` received that no expectation consumed yet.
+    fn peer_pending(&mut self, name: &str) -> Result<&mut Vec<u8>, String>;
+    /// Whether peer `name` saw the other end close (EOF) or reset the connection.
+    fn peer_closed(&mut self, name: &str) -> Result<bool, String>;
 }
 
 /// Bytes of paced `send`s still to be typed, typed as time passes while later steps run (as
@@ -176,6 +223,7 @@ pub fn run_steps(driver: &mut dyn Driver, scenario: &Scenario) -> Outcome {
                 step: index,
                 line: step.line,
                 action: step.action.name(),
+                peer: step.peer.clone(),
                 started,
                 at: typist.driver.now(),
                 ..*fail
@@ -213,6 +261,7 @@ fn fail(modem: usize, reason: String) -> Box<Failure> {
         line: 0,
         action: "",
         modem,
+        peer: None,
         started: Instant(0),
         at: Instant(0),
         reason,
@@ -221,33 +270,91 @@ fn fail(modem: usize, reason: String) -> Box<Failure> {
     })
 }
 
-/// Waits until `done` finds what it wants in the modem's pending output (returning how many
-/// bytes to consume), or fails when `mismatch` says the output went wrong or time runs out.
+/// Whose received bytes an expectation reads: a modem's output to its client, or a peer's.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Modem(usize),
+    Peer(&'a str),
+}
+
+impl Source<'_> {
+    fn received<'d>(self, driver: &'d mut dyn Driver) -> Result<&'d mut Vec<u8>, String> {
+        match self {
+            Source::Modem(index) => Ok(driver.pending(index)),
+            Source::Peer(name) => driver.peer_pending(name),
+        }
+    }
+
+    /// A copy of what is pending, for a failure report.
+    fn snapshot(self, driver: &mut dyn Driver) -> Vec<u8> {
+        self.received(driver).map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Who got the unexpected bytes, as a report says it.
+    fn got_else(self) -> String {
+        match self {
+            Source::Modem(_) => "the modem printed something else".into(),
+            Source::Peer(name) => format!("{name} received something else"),
+        }
+    }
+}
+
+/// Waits until `done` finds what it wants in the pending bytes (returning how many to consume),
+/// or fails when `mismatch` says they went wrong, a peer's connection closed first, or time
+/// runs out.
 fn wait_for(
     typist: &mut Typist,
-    modem: usize,
+    source: Source,
     started: Instant,
     within: Instant,
     done: impl Fn(&[u8]) -> Option<usize>,
     mismatch: impl Fn(&[u8]) -> bool,
 ) -> Result<(), String> {
     loop {
-        let pending = typist.driver.pending(modem);
+        let pending = source.received(&mut *typist.driver)?;
         if let Some(consumed) = done(pending) {
             pending.drain(..consumed);
             return Ok(());
         }
         if mismatch(pending) {
-            return Err("the modem printed something else".into());
+            return Err(source.got_else());
+        }
+        if let Source::Peer(name) = source
+            && typist.driver.peer_closed(name)?
+        {
+            return Err(format!("{name}'s connection closed first"));
         }
         if typist.driver.now() >= within {
-            return Err(format!(
-                "timed out after {} ms",
-                format_ms(within.0.saturating_sub(started.0))
-            ));
+            return Err(timed_out(started, within));
         }
         typist.pass_time(within, true)?;
     }
+}
+
+/// Waits until `ready` says yes (or fails), or time runs out (`what` says what was awaited).
+fn wait_until(
+    typist: &mut Typist,
+    started: Instant,
+    within: Instant,
+    what: &str,
+    ready: impl Fn(&mut dyn Driver) -> Result<bool, String>,
+) -> Result<(), String> {
+    loop {
+        if ready(&mut *typist.driver)? {
+            return Ok(());
+        }
+        if typist.driver.now() >= within {
+            return Err(format!("{what}: {}", timed_out(started, within)));
+        }
+        typist.pass_time(within, true)?;
+    }
+}
+
+fn timed_out(started: Instant, within: Instant) -> String {
+    format!(
+        "timed out after {} ms",
+        format_ms(within.0.saturating_sub(started.0))
+    )
 }
 
 fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Box<Failure>> {
@@ -263,20 +370,28 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
         None => 0,
     };
     let failed = |reason: String| fail(index, reason);
-    match &step.action {
-        Action::Send { bytes, pace_ms } => {
+    let source = match &step.peer {
+        Some(name) => Source::Peer(name),
+        None => Source::Modem(index),
+    };
+    let deadline = |within_ms: f64| Instant(started.0 + ms(within_ms) + typist.driver.slack());
+    match (&step.action, &step.peer) {
+        (Action::Send { bytes, .. }, Some(peer)) => {
+            typist.driver.peer_send(peer, bytes).map_err(failed)
+        }
+        (Action::Send { bytes, pace_ms }, None) => {
             if *pace_ms <= 0.0 && typist.queue.is_empty() {
                 typist.driver.send(index, bytes).map_err(failed)
             } else {
                 typist.type_paced(index, bytes, *pace_ms).map_err(failed)
             }
         }
-        Action::Expect { bytes, within_ms } => {
-            let within = Instant(started.0 + ms(*within_ms) + typist.driver.slack());
+        (Action::Expect { bytes, within_ms }, _) => {
+            let within = deadline(*within_ms);
             let wanted = bytes.as_slice();
             wait_for(
                 typist,
-                index,
+                source,
                 started,
                 within,
                 |pending| pending.starts_with(wanted).then_some(wanted.len()),
@@ -288,20 +403,23 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
             .map_err(|reason| {
                 Box::new(Failure {
                     expected: Some(wanted.to_vec()),
-                    actual: Some(typist.driver.pending(index).clone()),
+                    actual: Some(source.snapshot(&mut *typist.driver)),
                     ..*failed(reason)
                 })
             })
         }
-        Action::ExpectRegex {
-            pattern,
-            regex,
-            within_ms,
-        } => {
-            let within = Instant(started.0 + ms(*within_ms) + typist.driver.slack());
+        (
+            Action::ExpectRegex {
+                pattern,
+                regex,
+                within_ms,
+            },
+            _,
+        ) => {
+            let within = deadline(*within_ms);
             wait_for(
                 typist,
-                index,
+                source,
                 started,
                 within,
                 |pending| regex.find(pending).map(|m| m.end()),
@@ -310,34 +428,40 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
             .map_err(|reason| {
                 Box::new(Failure {
                     expected: Some(format!("/{pattern}/").into_bytes()),
-                    actual: Some(typist.driver.pending(index).clone()),
+                    actual: Some(source.snapshot(&mut *typist.driver)),
                     ..*failed(reason)
                 })
             })
         }
-        Action::ExpectSilence { ms: quiet } => {
+        (Action::ExpectSilence { ms: quiet }, _) => {
             // In real time, output due right at the end of the window may come a little early
             // by the client's clock: only the window less the driver's slack must be silent.
             let end = Instant(started.0 + ms(*quiet));
             let checked_until = Instant(end.0.saturating_sub(typist.driver.slack()).max(started.0));
-            let before = typist.driver.pending(index).len();
+            let before = source.received(&mut *typist.driver).map_err(failed)?.len();
             typist.pass_time(checked_until, false).map_err(failed)?;
-            let pending = typist.driver.pending(index);
+            let pending = source.received(&mut *typist.driver).map_err(failed)?;
             if pending.len() > before {
+                let spoke = match source {
+                    Source::Modem(_) => format!("the modem spoke within {quiet} ms"),
+                    Source::Peer(name) => format!("{name} received bytes within {quiet} ms"),
+                };
                 Err(Box::new(Failure {
                     expected: Some(Vec::new()),
                     actual: Some(pending[before..].to_vec()),
-                    ..*failed(format!("the modem spoke within {quiet} ms"))
+                    ..*failed(spoke)
                 }))
             } else {
                 typist.pass_time(end, false).map_err(failed)
             }
         }
-        Action::Wait { ms: wait } => typist
+        (Action::Wait { ms: wait }, _) => typist
             .pass_time(Instant(started.0 + ms(*wait)), false)
             .map_err(failed),
-        Action::At { ms: at } => typist.pass_time(Instant(ms(*at)), false).map_err(failed),
-        Action::Open | Action::Close => {
+        (Action::At { ms: at }, _) => typist.pass_time(Instant(ms(*at)), false).map_err(failed),
+        (Action::Close, Some(peer)) => typist.driver.peer_close(peer, false).map_err(failed),
+        (Action::Reset, Some(peer)) => typist.driver.peer_close(peer, true).map_err(failed),
+        (Action::Open | Action::Close, _) => {
             let open = matches!(step.action, Action::Open);
             let text = if open {
                 "client opens the port"
@@ -347,10 +471,63 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
             typist.driver.note(index, text.into());
             typist.driver.set_port(index, open).map_err(failed)
         }
-        Action::Ctl {
-            request,
-            expect_state,
-        } => {
+        (Action::Listen { transport, port }, Some(peer)) => typist
+            .driver
+            .peer_listen(peer, *transport, *port)
+            .map_err(failed),
+        (Action::Accept { name, within_ms }, Some(listener)) => wait_until(
+            typist,
+            started,
+            deadline(*within_ms),
+            &format!("no connection came to {listener}"),
+            |driver| driver.peer_accept(listener, name),
+        )
+        .map_err(failed),
+        (
+            Action::Connect {
+                transport,
+                port,
+                within_ms,
+            },
+            Some(peer),
+        ) => {
+            let within = deadline(*within_ms);
+            typist
+                .driver
+                .peer_connect(peer, *transport, *port, within)
+                .map_err(failed)?;
+            wait_until(
+                typist,
+                started,
+                within,
+                &format!("{peer}'s connection was not accepted"),
+                |driver| driver.peer_connected(peer),
+            )
+            .map_err(failed)
+        }
+        (Action::ExpectClosed { within_ms }, Some(peer)) => wait_until(
+            typist,
+            started,
+            deadline(*within_ms),
+            &format!("{peer}'s connection stayed open"),
+            |driver| driver.peer_closed(peer),
+        )
+        .map_err(failed),
+        (
+            Action::Listen { .. }
+            | Action::Accept { .. }
+            | Action::Connect { .. }
+            | Action::Reset
+            | Action::ExpectClosed { .. },
+            None,
+        ) => Err(failed(format!("{} needs a peer", step.action.name()))),
+        (
+            Action::Ctl {
+                request,
+                expect_state,
+            },
+            _,
+        ) => {
             typist
                 .driver
                 .note(index, format!("ctl {}", request.to_json()));

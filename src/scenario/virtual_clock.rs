@@ -1,12 +1,15 @@
 //! The virtual-clock driver: every modem of the world in memory, time jumping from one deadline
 //! or step to the next, so a minute of guard times takes microseconds and every run is the same.
 
+use std::collections::VecDeque;
+
 use serde_json::Value;
 
 use super::Scenario;
 use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
+use super::virtual_net::VirtualNet;
 use crate::control::{Request, Verb};
-use crate::modem::{EventKind, Input, Instant, Modem, Output};
+use crate::modem::{EventKind, Input, Instant, Modem, Output, Transport};
 use crate::network::ResolvedModem;
 
 /// Replays a scenario on the virtual clock.
@@ -23,7 +26,7 @@ struct Slot {
     pending: Vec<u8>,
 }
 
-/// Every modem of the scenario's world, on one virtual clock.
+/// Every modem of the scenario's world, on one virtual clock and one loopback network.
 struct Bench {
     resolved: Vec<ResolvedModem>,
     slots: Vec<Slot>,
@@ -31,6 +34,9 @@ struct Bench {
     happenings: Vec<Happening>,
     /// Output arrived since the last `pass_time` began.
     heard: bool,
+    net: VirtualNet,
+    /// Inputs the network produced for modems, handled in order (never recursively).
+    queue: VecDeque<(usize, Input)>,
 }
 
 impl Bench {
@@ -48,6 +54,8 @@ impl Bench {
             now: Instant(0),
             happenings: Vec::new(),
             heard: false,
+            net: VirtualNet::new(),
+            queue: VecDeque::new(),
         };
         // The client has the port open from the start.
         for index in 0..bench.slots.len() {
@@ -56,25 +64,32 @@ impl Bench {
         bench
     }
 
+    /// Hands `input` to a modem, then whatever the network makes of its answers, until quiet.
     fn handle(&mut self, index: usize, input: Input) {
-        if let Input::Dte(bytes) = &input {
-            self.happenings.push(Happening {
-                at: self.now,
-                modem: index,
-                what: What::Sent(bytes.clone()),
-            });
+        self.queue.push_back((index, input));
+        self.run_queue();
+    }
+
+    fn run_queue(&mut self) {
+        while let Some((index, input)) = self.queue.pop_front() {
+            if let Input::Dte(bytes) = &input {
+                self.happenings.push(Happening {
+                    at: self.now,
+                    modem: index,
+                    what: What::Sent(bytes.clone()),
+                });
+            }
+            let now = self.now;
+            self.slots[index].modem.handle(now, input);
+            self.drain(index);
         }
-        let now = self.now;
-        self.slots[index].modem.handle(now, input);
-        self.drain(index);
     }
 
     fn drain(&mut self, index: usize) {
-        let slot = &mut self.slots[index];
-        while let Some(output) = slot.modem.poll_output() {
+        while let Some(output) = self.slots[index].modem.poll_output() {
             let what = match output {
                 Output::Dte(bytes) => {
-                    slot.pending.extend_from_slice(&bytes);
+                    self.slots[index].pending.extend_from_slice(&bytes);
                     self.heard = true;
                     What::Received(bytes)
                 }
@@ -82,7 +97,13 @@ impl Bench {
                     EventKind::Why => What::Why(event.message),
                     other => What::Step(format!("{}: {}", other.name(), event.message)),
                 },
-                Output::SaveNvm(_) | Output::Socket(..) | Output::Resolve { .. } => continue,
+                request @ (Output::Socket(..) | Output::Resolve { .. }) => {
+                    let inputs = self.net.carry_out(self.now, index, request);
+                    self.queue.extend(inputs);
+                    self.happenings.extend(self.net.take_happenings());
+                    continue;
+                }
+                Output::SaveNvm(_) => continue,
             };
             self.happenings.push(Happening {
                 at: self.now,
@@ -90,6 +111,15 @@ impl Bench {
                 what,
             });
         }
+    }
+
+    /// After a peer step: the network's transcript lines, then its inputs to the modems.
+    fn after_peer_step<T>(&mut self, result: Result<T, String>) -> Result<T, String> {
+        self.happenings.extend(self.net.take_happenings());
+        let inputs = self.net.take_inputs();
+        self.queue.extend(inputs);
+        self.run_queue();
+        result
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -158,12 +188,13 @@ impl Driver for Bench {
 
     fn pass_time(&mut self, until: Instant, until_output: bool) {
         self.heard = false;
+        let peer_changes = self.net.peer_changes();
         while let Some(deadline) = self.next_deadline() {
             if deadline > until {
                 break;
             }
             self.fire_next_deadline(deadline);
-            if until_output && self.heard {
+            if until_output && (self.heard || self.net.peer_changes() != peer_changes) {
                 return;
             }
         }
@@ -180,5 +211,48 @@ impl Driver for Bench {
 
     fn take_happenings(&mut self) -> Vec<Happening> {
         std::mem::take(&mut self.happenings)
+    }
+
+    fn peer_listen(&mut self, name: &str, transport: Transport, port: u16) -> Result<(), String> {
+        let result = self.net.peer_listen(self.now, name, transport, port);
+        self.after_peer_step(result)
+    }
+
+    fn peer_accept(&mut self, listener: &str, name: &str) -> Result<bool, String> {
+        let result = self.net.peer_accept(self.now, listener, name);
+        self.after_peer_step(result)
+    }
+
+    fn peer_connect(
+        &mut self,
+        name: &str,
+        transport: Transport,
+        port: u16,
+        _deadline: Instant,
+    ) -> Result<(), String> {
+        let result = self.net.peer_connect(self.now, name, transport, port);
+        self.after_peer_step(result)
+    }
+
+    fn peer_connected(&mut self, name: &str) -> Result<bool, String> {
+        self.net.peer_connected(name)
+    }
+
+    fn peer_send(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let result = self.net.peer_send(self.now, name, bytes);
+        self.after_peer_step(result)
+    }
+
+    fn peer_close(&mut self, name: &str, abort: bool) -> Result<(), String> {
+        let result = self.net.peer_close(self.now, name, abort);
+        self.after_peer_step(result)
+    }
+
+    fn peer_pending(&mut self, name: &str) -> Result<&mut Vec<u8>, String> {
+        self.net.peer_pending(name)
+    }
+
+    fn peer_closed(&mut self, name: &str) -> Result<bool, String> {
+        self.net.peer_closed(name)
     }
 }

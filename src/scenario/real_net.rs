@@ -1,0 +1,560 @@
+//! Peers for `--realtime` replays: real non-blocking std::net sockets on 127.0.0.1, read
+//! whenever the real-time driver polls, so peer steps meet the host's real sockets.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use super::run::{Happening, What};
+use super::virtual_net::loopback;
+use crate::modem::{Instant, Transport};
+
+/// How long a peer's write may wait for room in the socket before the step fails.
+const SEND_STALL: Duration = Duration::from_secs(5);
+
+/// The largest datagram a peer receives.
+const DATAGRAM_MAX: usize = 65_536;
+
+enum ListenSocket {
+    Tcp(TcpListener),
+    Udp(UdpSocket),
+}
+
+/// A connection that reached a listener and waits for an `accept` step.
+enum Waiting {
+    Tcp(TcpStream, SocketAddr),
+    /// UDP: a new sender, and what it sent so far.
+    Udp(SocketAddr, Vec<u8>),
+}
+
+struct RealListener {
+    socket: ListenSocket,
+    waiting: VecDeque<Waiting>,
+}
+
+enum Io {
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+    /// A UDP sender accepted on a listener: the listener's socket, this remote.
+    UdpVia {
+        listener: String,
+        remote: SocketAddr,
+    },
+}
+
+struct RealConnection {
+    /// `None` once this peer reset (or closed a UDP socket).
+    io: Option<Io>,
+    received: Vec<u8>,
+    eof: bool,
+    reset: bool,
+    fin_sent: bool,
+}
+
+impl RealConnection {
+    fn new(io: Io, received: Vec<u8>) -> RealConnection {
+        RealConnection {
+            io: Some(io),
+            received,
+            eof: false,
+            reset: false,
+            fin_sent: false,
+        }
+    }
+}
+
+/// What a polled descriptor belongs to.
+#[derive(Debug, Clone)]
+pub(super) enum PollTarget {
+    Listener(String),
+    Connection(String),
+}
+
+/// The scenario's peers in real time.
+#[derive(Default)]
+pub(super) struct RealPeers {
+    listeners: BTreeMap<String, RealListener>,
+    connections: BTreeMap<String, RealConnection>,
+    /// Connections whose name went to a newer one: kept open, no longer read.
+    retired: Vec<RealConnection>,
+    happenings: Vec<Happening>,
+}
+
+fn transport_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Tcp => "tcp",
+        Transport::Udp => "udp",
+    }
+}
+
+/// Sets SO_LINGER to 0 so that closing the socket sends RST instead of FIN.
+fn linger_zero(stream: &TcpStream) -> std::io::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket fd and a pointer to a `linger` of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Waits (bounded) until `fd` can be written.
+fn wait_writable(fd: RawFd, wait: Duration) -> bool {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    let timeout = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut pollfd, 1, timeout) };
+    ready > 0
+}
+
+impl RealPeers {
+    /// Transcript lines since the last call.
+    pub fn take_happenings(&mut self) -> Vec<Happening> {
+        std::mem::take(&mut self.happenings)
+    }
+
+    /// The descriptors to watch for readability: listeners, and connections still open for
+    /// reading (a connection at EOF is not watched, or poll would wake at once forever).
+    pub fn poll_fds(&self) -> Vec<(RawFd, PollTarget)> {
+        let mut fds = Vec::new();
+        for (name, listener) in &self.listeners {
+            let fd = match &listener.socket {
+                ListenSocket::Tcp(socket) => socket.as_raw_fd(),
+                ListenSocket::Udp(socket) => socket.as_raw_fd(),
+            };
+            fds.push((fd, PollTarget::Listener(name.clone())));
+        }
+        for (name, connection) in &self.connections {
+            if connection.eof || connection.reset {
+                continue;
+            }
+            let fd = match &connection.io {
+                Some(Io::Tcp(stream)) => stream.as_raw_fd(),
+                Some(Io::Udp(socket)) => socket.as_raw_fd(),
+                Some(Io::UdpVia { .. }) | None => continue,
+            };
+            fds.push((fd, PollTarget::Connection(name.clone())));
+        }
+        fds
+    }
+
+    /// Reads what a ready descriptor has; whether a peer noticed anything.
+    pub fn on_ready(&mut self, now: Instant, target: &PollTarget) -> bool {
+        match target {
+            PollTarget::Listener(name) => self.drain_listener(now, name),
+            PollTarget::Connection(name) => self.read_connection(now, name),
+        }
+    }
+
+    pub fn listen(
+        &mut self,
+        now: Instant,
+        name: &str,
+        transport: Transport,
+        port: u16,
+    ) -> Result<(), String> {
+        if self.listeners.contains_key(name) {
+            return Err(format!("{name} already listens"));
+        }
+        let address = loopback(port);
+        let cannot = |e: std::io::Error| {
+            format!(
+                "{name} cannot listen on {} {address}: {e}",
+                transport_name(transport)
+            )
+        };
+        let socket = match transport {
+            Transport::Tcp => {
+                let listener = TcpListener::bind(address).map_err(cannot)?;
+                listener.set_nonblocking(true).map_err(cannot)?;
+                ListenSocket::Tcp(listener)
+            }
+            Transport::Udp => {
+                let socket = UdpSocket::bind(address).map_err(cannot)?;
+                socket.set_nonblocking(true).map_err(cannot)?;
+                ListenSocket::Udp(socket)
+            }
+        };
+        self.listeners.insert(
+            name.to_string(),
+            RealListener {
+                socket,
+                waiting: VecDeque::new(),
+            },
+        );
+        self.note(
+            now,
+            format!("{name} listens on {} {address}", transport_name(transport)),
+        );
+        Ok(())
+    }
+
+    pub fn accept(&mut self, now: Instant, listener: &str, name: &str) -> Result<bool, String> {
+        if !self.listeners.contains_key(listener) {
+            return Err(format!("no peer listens as {listener}"));
+        }
+        self.drain_listener(now, listener);
+        let Some(waiting) = self
+            .listeners
+            .get_mut(listener)
+            .and_then(|l| l.waiting.pop_front())
+        else {
+            return Ok(false);
+        };
+        let (connection, from) = match waiting {
+            Waiting::Tcp(stream, from) => (RealConnection::new(Io::Tcp(stream), Vec::new()), from),
+            Waiting::Udp(from, received) => {
+                let io = Io::UdpVia {
+                    listener: listener.to_string(),
+                    remote: from,
+                };
+                (RealConnection::new(io, received), from)
+            }
+        };
+        self.note(now, format!("{listener} accepts {from} as {name}"));
+        if !connection.received.is_empty() {
+            let bytes = connection.received.clone();
+            self.happen(
+                now,
+                What::PeerReceived {
+                    peer: name.to_string(),
+                    bytes,
+                },
+            );
+        }
+        self.name_connection(name, connection);
+        // Bytes that came before the accept are read now.
+        self.read_connection(now, name);
+        Ok(true)
+    }
+
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        name: &str,
+        transport: Transport,
+        port: u16,
+        wait: Duration,
+    ) -> Result<(), String> {
+        let address = loopback(port);
+        let target = format!("{} {address}", transport_name(transport));
+        let cannot = |e: std::io::Error| format!("{name} cannot connect to {target}: {e}");
+        let io = match transport {
+            Transport::Tcp => {
+                let wait = wait.max(Duration::from_millis(1));
+                let stream = TcpStream::connect_timeout(&address, wait).map_err(cannot)?;
+                stream.set_nonblocking(true).map_err(cannot)?;
+                stream.set_nodelay(true).map_err(cannot)?;
+                Io::Tcp(stream)
+            }
+            Transport::Udp => {
+                let socket = UdpSocket::bind(loopback(0)).map_err(cannot)?;
+                socket.connect(address).map_err(cannot)?;
+                socket.set_nonblocking(true).map_err(cannot)?;
+                Io::Udp(socket)
+            }
+        };
+        let local = match &io {
+            Io::Tcp(stream) => stream.local_addr().ok(),
+            Io::Udp(socket) => socket.local_addr().ok(),
+            Io::UdpVia { .. } => None,
+        };
+        let from = local.map(|a| format!(" from {a}")).unwrap_or_default();
+        self.note(now, format!("{name} connects to {target}{from}"));
+        self.name_connection(name, RealConnection::new(io, Vec::new()));
+        Ok(())
+    }
+
+    pub fn connected(&self, name: &str) -> Result<bool, String> {
+        self.connection(name).map(|_| true)
+    }
+
+    pub fn send(&mut self, now: Instant, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let connection = self.connection(name)?;
+        if connection.fin_sent {
+            return Err(format!("{name} closed its side already"));
+        }
+        if connection.reset {
+            return Err(format!("{name}'s connection was reset by the other end"));
+        }
+        self.happen(
+            now,
+            What::PeerSent {
+                peer: name.to_string(),
+                bytes: bytes.to_vec(),
+            },
+        );
+        let failed = |e: std::io::Error| format!("{name} cannot send: {e}");
+        let connection = self.connection(name)?;
+        match &connection.io {
+            None => Err(format!("{name} was reset")),
+            Some(Io::Tcp(stream)) => {
+                let mut stream = stream;
+                let mut written = 0;
+                while written < bytes.len() {
+                    match stream.write(&bytes[written..]) {
+                        Ok(n) => written += n,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                            if !wait_writable(stream.as_raw_fd(), SEND_STALL) {
+                                return Err(format!(
+                                    "{name} cannot send: nobody read for {} s",
+                                    SEND_STALL.as_secs()
+                                ));
+                            }
+                        }
+                        Err(e) => return Err(failed(e)),
+                    }
+                }
+                Ok(())
+            }
+            Some(Io::Udp(socket)) => socket.send(bytes).map(|_| ()).map_err(failed),
+            Some(Io::UdpVia { listener, remote }) => match self.listeners.get(listener) {
+                Some(RealListener {
+                    socket: ListenSocket::Udp(socket),
+                    ..
+                }) => socket.send_to(bytes, remote).map(|_| ()).map_err(failed),
+                _ => Err(format!("{name}: listener {listener} is gone")),
+            },
+        }
+    }
+
+    pub fn close(&mut self, now: Instant, name: &str, abort: bool) -> Result<(), String> {
+        let connection = self
+            .connections
+            .get_mut(name)
+            .ok_or_else(|| no_connection(name))?;
+        if connection.io.is_none() {
+            return Err(format!("{name} was reset already"));
+        }
+        if connection.fin_sent && !abort {
+            return Err(format!("{name} closed its side already"));
+        }
+        connection.fin_sent = true;
+        if abort {
+            if let Some(Io::Tcp(stream)) = &connection.io {
+                linger_zero(stream).map_err(|e| format!("{name} cannot reset: {e}"))?;
+            }
+            // Closing the socket with SO_LINGER 0 sends the RST.
+            connection.io = None;
+        } else {
+            match &connection.io {
+                Some(Io::Tcp(stream)) => stream
+                    .shutdown(Shutdown::Write)
+                    .map_err(|e| format!("{name} cannot close: {e}"))?,
+                // UDP has no FIN: the socket just goes.
+                _ => connection.io = None,
+            }
+        }
+        let how = if abort {
+            "resets (RST)"
+        } else {
+            "closes (FIN)"
+        };
+        self.note(now, format!("{name} {how}"));
+        Ok(())
+    }
+
+    pub fn pending(&mut self, name: &str) -> Result<&mut Vec<u8>, String> {
+        self.connections
+            .get_mut(name)
+            .map(|c| &mut c.received)
+            .ok_or_else(|| no_connection(name))
+    }
+
+    pub fn closed(&self, name: &str) -> Result<bool, String> {
+        self.connection(name).map(|c| c.eof || c.reset)
+    }
+
+    // ----- internals -----
+
+    fn connection(&self, name: &str) -> Result<&RealConnection, String> {
+        self.connections
+            .get(name)
+            .ok_or_else(|| no_connection(name))
+    }
+
+    fn name_connection(&mut self, name: &str, connection: RealConnection) {
+        if let Some(old) = self.connections.insert(name.to_string(), connection) {
+            self.retired.push(old);
+        }
+    }
+
+    /// Takes every connection the kernel has for this listener into its queue (TCP), or reads
+    /// every datagram (UDP), so poll does not wake for them again.
+    fn drain_listener(&mut self, now: Instant, name: &str) -> bool {
+        let Some(listener) = self.listeners.get_mut(name) else {
+            return false;
+        };
+        let mut notes = Vec::new();
+        let mut datagrams = Vec::new();
+        match &listener.socket {
+            ListenSocket::Tcp(socket) => loop {
+                match socket.accept() {
+                    Ok((stream, from)) => {
+                        let _ = stream.set_nodelay(true);
+                        match stream.set_nonblocking(true) {
+                            Ok(()) => {
+                                notes.push(format!(
+                                    "a connection from {from} waits for {name} to accept"
+                                ));
+                                listener.waiting.push_back(Waiting::Tcp(stream, from));
+                            }
+                            Err(e) => notes.push(format!("{name} drops {from}: {e}")),
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        notes.push(format!("{name} cannot accept: {e}"));
+                        break;
+                    }
+                }
+            },
+            ListenSocket::Udp(socket) => {
+                let mut buf = vec![0u8; DATAGRAM_MAX];
+                loop {
+                    match socket.recv_from(&mut buf) {
+                        Ok((n, from)) => datagrams.push((from, buf[..n].to_vec())),
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        let heard = !notes.is_empty() || !datagrams.is_empty();
+        for text in notes {
+            self.note(now, text);
+        }
+        for (from, bytes) in datagrams {
+            self.route_datagram(now, name, from, bytes);
+        }
+        heard
+    }
+
+    /// A datagram on a UDP listener: to the connection accepted for its sender, or queued.
+    fn route_datagram(&mut self, now: Instant, listener: &str, from: SocketAddr, bytes: Vec<u8>) {
+        let accepted = self.connections.iter_mut().find(|(_, c)| {
+            matches!(&c.io, Some(Io::UdpVia { listener: l, remote }) if l == listener && *remote == from)
+        });
+        if let Some((peer, connection)) = accepted {
+            connection.received.extend_from_slice(&bytes);
+            let peer = peer.clone();
+            self.happen(now, What::PeerReceived { peer, bytes });
+            return;
+        }
+        let Some(listening) = self.listeners.get_mut(listener) else {
+            return;
+        };
+        let known = listening.waiting.iter_mut().find_map(|w| match w {
+            Waiting::Udp(sender, held) if *sender == from => Some(held),
+            _ => None,
+        });
+        match known {
+            Some(held) => held.extend_from_slice(&bytes),
+            None => {
+                listening.waiting.push_back(Waiting::Udp(from, bytes));
+                self.note(
+                    now,
+                    format!("a datagram from {from} waits for {listener} to accept"),
+                );
+            }
+        }
+    }
+
+    /// Reads what a connection has (until it would block), noting EOF and resets.
+    fn read_connection(&mut self, now: Instant, name: &str) -> bool {
+        let Some(connection) = self.connections.get_mut(name) else {
+            return false;
+        };
+        if connection.eof || connection.reset {
+            return false;
+        }
+        let mut received = Vec::new();
+        let mut ended = None;
+        let mut buf = vec![0u8; DATAGRAM_MAX];
+        match &connection.io {
+            Some(Io::Tcp(stream)) => {
+                let mut stream = stream;
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) => {
+                            ended = Some(false);
+                            break;
+                        }
+                        Ok(n) => received.extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            ended = Some(true);
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(Io::Udp(socket)) => loop {
+                match socket.recv(&mut buf) {
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    // ICMP port unreachable shows up as a refused recv: nobody listens yet.
+                    Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+                    Err(_) => break,
+                }
+            },
+            Some(Io::UdpVia { .. }) | None => return false,
+        }
+        connection.received.extend_from_slice(&received);
+        match ended {
+            Some(true) => connection.reset = true,
+            Some(false) => connection.eof = true,
+            None => {}
+        }
+        let heard = !received.is_empty() || ended.is_some();
+        if !received.is_empty() {
+            let peer = name.to_string();
+            self.happen(
+                now,
+                What::PeerReceived {
+                    peer,
+                    bytes: received,
+                },
+            );
+        }
+        match ended {
+            Some(true) => self.note(now, format!("{name} sees the connection reset")),
+            Some(false) => self.note(now, format!("{name} sees the other end close (EOF)")),
+            None => {}
+        }
+        heard
+    }
+
+    fn note(&mut self, now: Instant, text: String) {
+        self.happen(now, What::Net(text));
+    }
+
+    fn happen(&mut self, at: Instant, what: What) {
+        self.happenings.push(Happening { at, modem: 0, what });
+    }
+}
+
+fn no_connection(name: &str) -> String {
+    format!("no peer connection is called {name}: connect or accept it first")
+}
