@@ -695,4 +695,160 @@ mod tests {
             other => panic!("not ctl: {other:?}"),
         }
     }
+
+    #[test]
+    fn peer_steps_parse_with_their_names_ports_and_limits() {
+        let scenario = parse(
+            r#"{"steps": [
+  {"listen": "srv", "port": 47001},
+  {"listen": "dns", "port": 47053, "transport": "udp"},
+  {"accept": "srv", "within_ms": 500, "as": "first"},
+  {"connect": "cli", "port": 47002, "modem": 1},
+  {"peer": "first", "send": "AT\r"},
+  {"peer": "first", "expect_hex": "4f4b"},
+  {"peer": "cli", "expect_regex": "^OK", "within_ms": 20},
+  {"peer": "cli", "expect_silence_ms": 100},
+  {"peer": "first", "close": true},
+  {"peer": "cli", "reset": true},
+  {"peer": "first", "expect_closed": true, "within_ms": 250},
+  {"close": true}
+]}"#,
+        )
+        .expect("parse");
+        let peers: Vec<Option<&str>> = scenario.steps.iter().map(|s| s.peer.as_deref()).collect();
+        assert_eq!(
+            peers,
+            [
+                Some("srv"),
+                Some("dns"),
+                Some("srv"),
+                Some("cli"),
+                Some("first"),
+                Some("first"),
+                Some("cli"),
+                Some("cli"),
+                Some("first"),
+                Some("cli"),
+                Some("first"),
+                None
+            ]
+        );
+        let actions: Vec<String> = scenario
+            .steps
+            .iter()
+            .map(|s| match &s.action {
+                Action::Listen { transport, port } => format!("listen {} {port}", transport.name()),
+                Action::Accept { name, within_ms } => format!("accept as {name} {within_ms}"),
+                Action::Connect {
+                    transport,
+                    port,
+                    within_ms,
+                } => format!("connect {} {port} {within_ms}", transport.name()),
+                Action::Send { bytes, pace_ms } => format!("send {bytes:?} {pace_ms}"),
+                Action::Expect { bytes, within_ms } => format!("expect {bytes:?} {within_ms}"),
+                Action::ExpectRegex {
+                    pattern, within_ms, ..
+                } => format!("regex {pattern} {within_ms}"),
+                Action::ExpectSilence { ms } => format!("silence {ms}"),
+                Action::ExpectClosed { within_ms } => format!("closed {within_ms}"),
+                other => other.name().to_string(),
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "listen TCP 47001",
+                "listen UDP 47053",
+                "accept as first 500",
+                "connect TCP 47002 1000",
+                "send [65, 84, 13] 0",
+                "expect [79, 75] 1000",
+                "regex ^OK 20",
+                "silence 100",
+                "close",
+                "reset",
+                "closed 250",
+                "close"
+            ]
+        );
+        assert_eq!(scenario.steps[3].modem.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn malformed_peer_steps_name_file_line_and_reason() {
+        let cases = [
+            (
+                r#"{"listen": "srv"}"#,
+                "s.json:1: step 1: listen needs \"port\": 1 to 65535",
+            ),
+            (
+                r#"{"listen": "srv", "port": 0}"#,
+                "s.json:1: step 1: port must be 1 to 65535, not 0",
+            ),
+            (
+                r#"{"connect": "cli", "port": "47002"}"#,
+                "s.json:1: step 1: port must be 1 to 65535, not \"47002\"",
+            ),
+            (
+                r#"{"listen": "srv", "port": 70000}"#,
+                "s.json:1: step 1: port must be 1 to 65535, not 70000",
+            ),
+            (
+                r#"{"listen": "srv", "port": 47001, "transport": "sctp"}"#,
+                "s.json:1: step 1: transport must be \"tcp\" or \"udp\", not \"sctp\"",
+            ),
+            (
+                r#"{"listen": "", "port": 47001}"#,
+                "s.json:1: step 1: listen must be a peer's name, like {\"listen\": \"srv\"}",
+            ),
+            (
+                r#"{"accept": "srv", "as": 3}"#,
+                "s.json:1: step 1: \"as\" must be a name for the connection",
+            ),
+            (
+                r#"{"peer": "srv", "accept": "srv"}"#,
+                "s.json:1: step 1: accept names its peer itself: {\"accept\": \"name\"}, without \"peer\"",
+            ),
+            (
+                r#"{"peer": "srv", "wait_ms": 5}"#,
+                "s.json:1: step 1: wait_ms does not go with \"peer\"",
+            ),
+            (
+                r#"{"reset": true}"#,
+                "s.json:1: step 1: reset needs \"peer\": the name of a peer connection",
+            ),
+            (
+                r#"{"expect_closed": true}"#,
+                "s.json:1: step 1: expect_closed needs \"peer\": the name of a peer connection",
+            ),
+            (
+                r#"{"peer": "srv", "reset": false}"#,
+                "s.json:1: step 1: reset must be true",
+            ),
+            (
+                r#"{"peer": 5, "send": "x"}"#,
+                "s.json:1: step 1: \"peer\" must be the name of a peer connection",
+            ),
+            (
+                r#"{"peer": "srv", "send": "x", "pace_ms": 10}"#,
+                "s.json:1: step 1: pace_ms is for the modem's client, not a peer",
+            ),
+            (
+                r#"{"connect": "cli", "port": 47002, "as": "x"}"#,
+                "s.json:1: step 1: unknown field \"as\" in a connect step",
+            ),
+            (
+                r#"{"listen": "srv", "connect": "cli", "port": 1}"#,
+                "s.json:1: step 1: one action per step, got listen, connect",
+            ),
+            (
+                r#"{"peer": "srv"}"#,
+                "s.json:1: step 1: no action: use one of send, send_hex, expect, expect_hex, expect_regex, expect_silence_ms, wait_ms, at_ms, open, close, ctl, listen, accept, connect, reset, expect_closed",
+            ),
+        ];
+        for (step, reason) in cases {
+            let text = format!("{{\"steps\": [{step}]}}");
+            assert_eq!(parse(&text).err().as_deref(), Some(reason), "{step}");
+        }
+    }
 }

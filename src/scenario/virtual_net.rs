@@ -882,3 +882,483 @@ impl VirtualNet {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Instant = Instant(0);
+
+    fn socket(modem: usize, id: u32, command: SocketCommand) -> (usize, Output) {
+        (modem, Output::Socket(SocketId(id), command))
+    }
+
+    fn run(net: &mut VirtualNet, (modem, output): (usize, Output)) -> Vec<(usize, Input)> {
+        net.carry_out(T0, modem, output)
+    }
+
+    fn event(modem: usize, id: u32, event: SocketEvent) -> (usize, Input) {
+        (modem, Input::Socket(SocketId(id), event))
+    }
+
+    fn tcp_connect(host: &str, port: u16) -> SocketCommand {
+        SocketCommand::Connect {
+            transport: Transport::Tcp,
+            host: host.into(),
+            port,
+        }
+    }
+
+    fn listen(transport: Transport, port: u16) -> SocketCommand {
+        SocketCommand::Listen { transport, port }
+    }
+
+    fn connected(local: u16, peer: u16) -> SocketEvent {
+        SocketEvent::Connected {
+            local: loopback(local),
+            peer: loopback(peer),
+        }
+    }
+
+    #[test]
+    fn a_modem_connects_to_a_peer_listener_and_they_talk_both_ways() {
+        let mut net = VirtualNet::new();
+        net.peer_listen(T0, "srv", Transport::Tcp, 47001)
+            .expect("listen");
+        assert_eq!(net.peer_accept(T0, "srv", "srv"), Ok(false));
+        assert_eq!(
+            run(&mut net, socket(0, 1, tcp_connect("127.0.0.1", 47001))),
+            [event(0, 1, connected(40000, 47001))]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(0, 1, SocketCommand::Send(b"early".to_vec()))
+            ),
+            [event(0, 1, SocketEvent::Sent(5))]
+        );
+        assert_eq!(net.peer_accept(T0, "srv", "srv"), Ok(true));
+        assert_eq!(net.peer_pending("srv").expect("srv").as_slice(), b"early");
+        net.peer_pending("srv").expect("srv").clear();
+        assert_eq!(
+            run(
+                &mut net,
+                socket(0, 1, SocketCommand::Send(b"AT\r".to_vec()))
+            ),
+            [event(0, 1, SocketEvent::Sent(3))]
+        );
+        assert_eq!(net.peer_pending("srv").expect("srv").as_slice(), b"AT\r");
+        net.peer_send(T0, "srv", b"OK\r\n").expect("send");
+        assert_eq!(
+            net.take_inputs(),
+            [event(0, 1, SocketEvent::Data(b"OK\r\n".to_vec()))]
+        );
+        net.peer_close(T0, "srv", false).expect("close");
+        assert_eq!(net.take_inputs(), [event(0, 1, SocketEvent::Closed)]);
+        assert_eq!(net.peer_closed("srv"), Ok(false));
+        // Half-closed: the peer still receives, then sees the modem's FIN.
+        assert_eq!(
+            run(&mut net, socket(0, 1, SocketCommand::Send(b"bye".to_vec()))),
+            [event(0, 1, SocketEvent::Sent(3))]
+        );
+        assert!(
+            run(
+                &mut net,
+                socket(0, 1, SocketCommand::Close { abort: false })
+            )
+            .is_empty()
+        );
+        assert_eq!(net.peer_pending("srv").expect("srv").as_slice(), b"AT\rbye");
+        assert_eq!(net.peer_closed("srv"), Ok(true));
+    }
+
+    #[test]
+    fn the_transcript_shows_peer_bytes_and_network_events() {
+        let mut net = VirtualNet::new();
+        net.peer_listen(T0, "srv", Transport::Tcp, 47001)
+            .expect("listen");
+        run(&mut net, socket(0, 1, tcp_connect("localhost", 47001)));
+        net.peer_accept(T0, "srv", "c").expect("accept");
+        run(
+            &mut net,
+            socket(0, 1, SocketCommand::Send(b"hi\r\n".to_vec())),
+        );
+        net.peer_send(T0, "c", b"yo").expect("send");
+        net.peer_close(T0, "c", true).expect("reset");
+        let lines: Vec<What> = net.take_happenings().into_iter().map(|h| h.what).collect();
+        let net_line = |text: &str| What::Net(text.to_string());
+        assert_eq!(
+            lines,
+            [
+                net_line("srv listens on tcp 127.0.0.1:47001"),
+                net_line("modem 0 socket 1 connects to tcp localhost:47001 from 127.0.0.1:40000"),
+                net_line("a connection from 127.0.0.1:40000 waits for srv to accept"),
+                net_line("srv accepts 127.0.0.1:40000 (modem 0 socket 1) as c"),
+                What::PeerReceived {
+                    peer: "c".into(),
+                    bytes: b"hi\r\n".to_vec()
+                },
+                What::PeerSent {
+                    peer: "c".into(),
+                    bytes: b"yo".to_vec()
+                },
+                net_line("c resets (RST)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn connects_fail_as_refused_unreachable_or_unresolved() {
+        let mut net = VirtualNet::new();
+        let failed = |f| [event(0, 1, SocketEvent::Failed(f))];
+        assert_eq!(
+            run(&mut net, socket(0, 1, tcp_connect("127.0.0.1", 47002))),
+            failed(SocketFailure::Refused)
+        );
+        assert_eq!(
+            run(&mut net, socket(0, 1, tcp_connect("10.1.2.3", 80))),
+            failed(SocketFailure::Unreachable)
+        );
+        assert_eq!(
+            run(&mut net, socket(0, 1, tcp_connect("example.com", 80))),
+            failed(SocketFailure::Dns)
+        );
+        assert_eq!(
+            net.peer_connect(T0, "cli", Transport::Tcp, 47002),
+            Err("cli cannot connect to tcp 127.0.0.1:47002: connection refused".into())
+        );
+        assert_eq!(
+            net.carry_out(
+                T0,
+                2,
+                Output::Resolve {
+                    query: 7,
+                    name: "LocalHost".into()
+                }
+            ),
+            [(
+                2,
+                Input::Resolved {
+                    query: 7,
+                    result: Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])
+                }
+            )]
+        );
+        assert_eq!(
+            net.carry_out(
+                T0,
+                0,
+                Output::Resolve {
+                    query: 8,
+                    name: "simcom.example".into()
+                }
+            ),
+            [(
+                0,
+                Input::Resolved {
+                    query: 8,
+                    result: Err(SocketFailure::Dns)
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_peer_connects_to_a_modem_listener_which_accepts_or_rejects() {
+        let mut net = VirtualNet::new();
+        assert_eq!(
+            run(&mut net, socket(0, 0, listen(Transport::Tcp, 47002))),
+            [event(
+                0,
+                0,
+                SocketEvent::Listening {
+                    local: loopback(47002)
+                }
+            )]
+        );
+        assert_eq!(
+            run(&mut net, socket(1, 0, listen(Transport::Tcp, 47002))),
+            [event(
+                1,
+                0,
+                SocketEvent::Failed(SocketFailure::AddressInUse)
+            )]
+        );
+        assert_eq!(
+            net.peer_listen(T0, "srv", Transport::Tcp, 47002),
+            Err("tcp port 47002 is taken by modem 0 socket 0".into())
+        );
+        net.peer_connect(T0, "cli", Transport::Tcp, 47002)
+            .expect("connect");
+        assert_eq!(
+            net.take_inputs(),
+            [event(
+                0,
+                0,
+                SocketEvent::Incoming {
+                    peer: loopback(40000)
+                }
+            )]
+        );
+        assert_eq!(net.peer_connected("cli"), Ok(false));
+        let changes = net.peer_changes();
+        assert_eq!(
+            run(
+                &mut net,
+                socket(0, 0, SocketCommand::Accept { as_id: SocketId(4) })
+            ),
+            [event(0, 4, connected(47002, 40000))]
+        );
+        assert_eq!(net.peer_connected("cli"), Ok(true));
+        assert!(net.peer_changes() > changes, "a waiting connect must wake");
+        net.peer_send(T0, "cli", b"AT\r").expect("send");
+        assert_eq!(
+            net.take_inputs(),
+            [event(0, 4, SocketEvent::Data(b"AT\r".to_vec()))]
+        );
+
+        net.peer_connect(T0, "late", Transport::Tcp, 47002)
+            .expect("connect");
+        net.take_inputs();
+        assert!(run(&mut net, socket(0, 0, SocketCommand::Reject)).is_empty());
+        assert_eq!(
+            net.peer_connected("late"),
+            Err("late's connection was refused by modem 0 socket 0 (reset)".into())
+        );
+        assert_eq!(
+            net.peer_send(T0, "late", b"x"),
+            Err("late's connection was refused by modem 0 socket 0 (reset)".into())
+        );
+    }
+
+    #[test]
+    fn two_modems_connect_through_the_loopback_and_an_abort_resets_the_other() {
+        let mut net = VirtualNet::new();
+        run(&mut net, socket(1, 0, listen(Transport::Tcp, 47003)));
+        // Modem 0 connects; modem 1 is told, and modem 0 waits for the accept.
+        assert_eq!(
+            run(&mut net, socket(0, 2, tcp_connect("127.0.0.1", 47003))),
+            [event(
+                1,
+                0,
+                SocketEvent::Incoming {
+                    peer: loopback(40000)
+                }
+            )]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(1, 0, SocketCommand::Accept { as_id: SocketId(1) })
+            ),
+            [
+                event(1, 1, connected(47003, 40000)),
+                event(0, 2, connected(40000, 47003))
+            ]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(0, 2, SocketCommand::Send(b"ping".to_vec()))
+            ),
+            [
+                event(1, 1, SocketEvent::Data(b"ping".to_vec())),
+                event(0, 2, SocketEvent::Sent(4))
+            ]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(1, 1, SocketCommand::Send(b"pong".to_vec()))
+            ),
+            [
+                event(0, 2, SocketEvent::Data(b"pong".to_vec())),
+                event(1, 1, SocketEvent::Sent(4))
+            ]
+        );
+        assert_eq!(
+            run(&mut net, socket(1, 1, SocketCommand::Close { abort: true })),
+            [event(0, 2, SocketEvent::Reset(RESET_BY_PEER.into()))]
+        );
+        // A send after the reset goes nowhere.
+        assert!(run(&mut net, socket(0, 2, SocketCommand::Send(b"x".to_vec()))).is_empty());
+        // A third connect while modem 1 rejects is refused.
+        run(&mut net, socket(0, 3, tcp_connect("127.0.0.1", 47003)));
+        assert_eq!(
+            run(&mut net, socket(1, 0, SocketCommand::Reject)),
+            [event(0, 3, SocketEvent::Failed(SocketFailure::Refused))]
+        );
+    }
+
+    #[test]
+    fn a_paused_modem_end_holds_bytes_and_the_fin_until_it_resumes() {
+        let mut net = VirtualNet::new();
+        net.peer_listen(T0, "srv", Transport::Tcp, 47004)
+            .expect("listen");
+        run(&mut net, socket(0, 1, tcp_connect("127.0.0.1", 47004)));
+        net.peer_accept(T0, "srv", "srv").expect("accept");
+        assert!(run(&mut net, socket(0, 1, SocketCommand::Pause)).is_empty());
+        net.peer_send(T0, "srv", b"one ").expect("send");
+        net.peer_send(T0, "srv", b"two").expect("send");
+        net.peer_close(T0, "srv", false).expect("close");
+        assert!(net.take_inputs().is_empty());
+        assert_eq!(
+            run(&mut net, socket(0, 1, SocketCommand::Resume)),
+            [
+                event(0, 1, SocketEvent::Data(b"one two".to_vec())),
+                event(0, 1, SocketEvent::Closed)
+            ]
+        );
+    }
+
+    #[test]
+    fn bytes_for_a_closed_modem_socket_reset_the_sending_peer() {
+        let mut net = VirtualNet::new();
+        run(&mut net, socket(0, 0, listen(Transport::Tcp, 47005)));
+        net.peer_connect(T0, "cli", Transport::Tcp, 47005)
+            .expect("connect");
+        run(
+            &mut net,
+            socket(0, 0, SocketCommand::Accept { as_id: SocketId(1) }),
+        );
+        run(
+            &mut net,
+            socket(0, 1, SocketCommand::Close { abort: false }),
+        );
+        assert_eq!(net.peer_closed("cli"), Ok(true));
+        net.peer_send(T0, "cli", b"late").expect("send");
+        assert!(net.take_inputs().is_empty());
+        assert_eq!(
+            net.peer_send(T0, "cli", b"again"),
+            Err("cli's connection was reset by the other end".into())
+        );
+        // Stopping the listener refuses whoever still waits on it.
+        net.peer_connect(T0, "slow", Transport::Tcp, 47005)
+            .expect("connect");
+        run(
+            &mut net,
+            socket(0, 0, SocketCommand::Close { abort: false }),
+        );
+        assert_eq!(
+            net.peer_connected("slow"),
+            Err("slow's connection was refused: modem 0 socket 0 stopped listening".into())
+        );
+    }
+
+    #[test]
+    fn udp_datagrams_reach_a_listener_on_the_first_send_and_are_dropped_without_one() {
+        let mut net = VirtualNet::new();
+        let udp = |port| SocketCommand::Connect {
+            transport: Transport::Udp,
+            host: "127.0.0.1".into(),
+            port,
+        };
+        assert_eq!(
+            run(&mut net, socket(0, 1, udp(47006))),
+            [event(0, 1, connected(40000, 47006))]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(0, 1, SocketCommand::Send(b"lost".to_vec()))
+            ),
+            [event(0, 1, SocketEvent::Sent(4))]
+        );
+        net.peer_listen(T0, "dns", Transport::Udp, 47007)
+            .expect("listen");
+        run(&mut net, socket(0, 2, udp(47007)));
+        assert_eq!(net.peer_accept(T0, "dns", "dns"), Ok(false));
+        run(&mut net, socket(0, 2, SocketCommand::Send(b"q1".to_vec())));
+        run(&mut net, socket(0, 2, SocketCommand::Send(b"q2".to_vec())));
+        assert_eq!(net.peer_accept(T0, "dns", "dns"), Ok(true));
+        assert_eq!(net.peer_pending("dns").expect("dns").as_slice(), b"q1q2");
+        net.peer_send(T0, "dns", b"a1").expect("send");
+        assert_eq!(
+            net.take_inputs(),
+            [event(0, 2, SocketEvent::Data(b"a1".to_vec()))]
+        );
+        // UDP has no FIN.
+        net.peer_close(T0, "dns", false).expect("close");
+        assert!(net.take_inputs().is_empty());
+
+        // A peer sending to a modem's UDP listener: Incoming on the first datagram.
+        run(&mut net, socket(1, 0, listen(Transport::Udp, 47008)));
+        net.peer_connect(T0, "cli", Transport::Udp, 47008)
+            .expect("connect");
+        assert_eq!(net.peer_connected("cli"), Ok(true));
+        assert!(net.take_inputs().is_empty());
+        net.peer_send(T0, "cli", b"hello").expect("send");
+        assert_eq!(
+            net.take_inputs(),
+            [event(
+                1,
+                0,
+                SocketEvent::Incoming {
+                    peer: loopback(40002)
+                }
+            )]
+        );
+        assert_eq!(
+            run(
+                &mut net,
+                socket(1, 0, SocketCommand::Accept { as_id: SocketId(3) })
+            ),
+            [
+                event(1, 3, connected(47008, 40002)),
+                event(1, 3, SocketEvent::Data(b"hello".to_vec()))
+            ]
+        );
+    }
+
+    #[test]
+    fn ephemeral_ports_count_up_from_40000_and_skip_listening_ports() {
+        let mut net = VirtualNet::new();
+        net.peer_listen(T0, "a", Transport::Tcp, 40001)
+            .expect("listen");
+        net.peer_connect(T0, "c1", Transport::Tcp, 40001)
+            .expect("connect");
+        net.peer_connect(T0, "c2", Transport::Tcp, 40001)
+            .expect("connect");
+        assert_eq!(net.peer_accept(T0, "a", "s1"), Ok(true));
+        assert_eq!(net.peer_accept(T0, "a", "s2"), Ok(true));
+        net.peer_send(T0, "c2", b"from 40002").expect("send");
+        assert_eq!(
+            net.peer_pending("s2").expect("s2").as_slice(),
+            b"from 40002"
+        );
+        let accepted: Vec<String> = net
+            .take_happenings()
+            .into_iter()
+            .filter_map(|h| match h.what {
+                What::Net(text) if text.starts_with("a accepts") => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            accepted,
+            [
+                "a accepts 127.0.0.1:40000 (peer c1) as s1",
+                "a accepts 127.0.0.1:40002 (peer c2) as s2"
+            ]
+        );
+    }
+
+    #[test]
+    fn peer_steps_on_unknown_names_say_what_to_do() {
+        let mut net = VirtualNet::new();
+        assert_eq!(
+            net.peer_send(T0, "srv", b"x"),
+            Err("no peer connection is called srv: connect or accept it first".into())
+        );
+        assert_eq!(
+            net.peer_accept(T0, "srv", "srv"),
+            Err("no peer listens as srv".into())
+        );
+        net.peer_listen(T0, "srv", Transport::Tcp, 47009)
+            .expect("listen");
+        assert_eq!(
+            net.peer_listen(T0, "srv", Transport::Tcp, 47010),
+            Err("srv already listens".into())
+        );
+    }
+}
