@@ -157,3 +157,81 @@ fn scenarios_replay_green_in_real_time_over_real_ptys() {
         assert_eq!(outcome.steps_run, scenario.steps.len());
     }
 }
+
+#[test]
+fn peers_talk_through_the_real_loopback_in_real_time() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/peers-on-the-loopback.json");
+    let scenario = Scenario::from_file(&path).expect("parse");
+    let outcome = simodem::scenario::run_realtime(&scenario);
+    assert!(
+        outcome.failure.is_none(),
+        "{}",
+        report::describe(&scenario, &outcome, 0.0)
+    );
+    assert_eq!(outcome.steps_run, scenario.steps.len());
+}
+
+const WRONG_PEER: &str = r#"{
+  "description": "a peer expects the wrong bytes",
+  "steps": [
+    {"listen": "srv", "port": 47110},
+    {"connect": "cli", "port": 47110},
+    {"accept": "srv", "as": "conn"},
+    {"peer": "cli", "send": "GET /\r\n"},
+    {"peer": "conn", "expect": "GET /index\r\n", "within_ms": 200}
+  ]
+}"#;
+
+#[test]
+fn a_failing_peer_step_shows_the_peer_its_bytes_and_the_network() {
+    let scenario = Scenario::parse(Path::new("peer.json"), WRONG_PEER).expect("parse");
+    let outcome = run::run_virtual(&scenario);
+    assert_eq!(outcome.steps_run, 4);
+    let text = report::describe(&scenario, &outcome, 0.0);
+    assert_eq!(
+        text,
+        r#"FAIL  peer.json:8: step 5 (expect, peer conn) — a peer expects the wrong bytes
+      conn received something else (step began at 0 ms, failed at 0 ms)
+      expected: "GET /index\r\n"
+      actual:   "GET /\r\n"
+                      ^ first difference at byte 5
+      transcript of modem 0 and the network (last 9 events):
+               0 ms why power on with +IPR=0 (auto-baud): silent until the first AT
+               0 ms step mode: command
+               0 ms why client opened the port
+               0 ms net srv listens on tcp 127.0.0.1:47110
+               0 ms net cli connects to tcp 127.0.0.1:47110 from 127.0.0.1:40000
+               0 ms net a connection from 127.0.0.1:40000 waits for srv to accept
+               0 ms net srv accepts 127.0.0.1:40000 (peer cli) as conn
+               0 ms cli ⇒ "GET /\r\n"
+               0 ms conn ⇐ "GET /\r\n"
+"#
+    );
+    let results = [(&scenario, &outcome, 1.0, String::from("FAIL\n"))];
+    assert!(
+        report::junit(&results).contains(
+            r#"<failure message="line 8: step 5 expect (peer conn): conn received something else">"#
+        ),
+        "{}",
+        report::junit(&results)
+    );
+}
+
+#[test]
+fn a_peer_waiting_for_a_connection_times_out_in_modem_time() {
+    let text = r#"{"steps": [
+  {"listen": "srv", "port": 47111},
+  {"accept": "srv", "within_ms": 30000},
+  {"send": "AT\r"}
+]}"#;
+    let scenario = Scenario::parse(Path::new("t.json"), text).expect("parse");
+    let outcome = run::run_virtual(&scenario);
+    let failure = outcome.failure.expect("fails");
+    assert_eq!(failure.step, 1);
+    assert_eq!(failure.peer.as_deref(), Some("srv"));
+    assert_eq!(
+        failure.reason,
+        "no connection came to srv: timed out after 30000 ms"
+    );
+    assert_eq!(failure.at.as_millis(), 30_000);
+}
