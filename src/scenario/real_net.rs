@@ -558,3 +558,108 @@ impl RealPeers {
 fn no_connection(name: &str) -> String {
     format!("no peer connection is called {name}: connect or accept it first")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Instant = Instant(0);
+
+    /// Polls the peers' sockets until `done` holds (at most 5 s), reading what comes.
+    fn poll_until(peers: &mut RealPeers, done: impl Fn(&mut RealPeers) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !done(peers) {
+            let now = std::time::Instant::now();
+            assert!(now < deadline, "timed out");
+            let targets = peers.poll_fds();
+            let mut fds: Vec<libc::pollfd> = targets
+                .iter()
+                .map(|(fd, _)| libc::pollfd {
+                    fd: *fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let wait = (deadline - now).as_millis() as i32;
+            // SAFETY: a valid array of pollfd of the given length.
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait) };
+            for ((_, target), pollfd) in targets.iter().zip(&fds) {
+                if pollfd.revents != 0 {
+                    peers.on_ready(NOW, target);
+                }
+            }
+        }
+    }
+
+    fn notes(peers: &mut RealPeers) -> Vec<String> {
+        peers
+            .take_happenings()
+            .into_iter()
+            .filter_map(|h| match h.what {
+                What::Net(text) => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn real_tcp_peers_talk_half_close_and_reset_with_rst() {
+        let mut peers = RealPeers::default();
+        peers
+            .listen(NOW, "srv", Transport::Tcp, 47120)
+            .expect("listen");
+        let wait = Duration::from_secs(1);
+        peers
+            .connect(NOW, "cli", Transport::Tcp, 47120, wait)
+            .expect("connect");
+        assert_eq!(peers.connected("cli"), Ok(true));
+        poll_until(&mut peers, |p| p.accept(NOW, "srv", "conn") == Ok(true));
+        peers.send(NOW, "cli", b"AT\r").expect("send");
+        poll_until(&mut peers, |p| p.pending("conn").map(|b| b.len()) == Ok(3));
+        assert_eq!(peers.pending("conn").expect("conn").as_slice(), b"AT\r");
+        peers.close(NOW, "cli", false).expect("FIN");
+        poll_until(&mut peers, |p| p.closed("conn") == Ok(true));
+        // Half-closed: cli still receives.
+        peers.send(NOW, "conn", b"OK\r\n").expect("send");
+        poll_until(&mut peers, |p| p.pending("cli").map(|b| b.len()) == Ok(4));
+        assert_eq!(peers.pending("cli").expect("cli").as_slice(), b"OK\r\n");
+        peers.close(NOW, "conn", true).expect("RST");
+        poll_until(&mut peers, |p| p.closed("cli") == Ok(true));
+        let notes = notes(&mut peers);
+        assert_eq!(notes[0], "srv listens on tcp 127.0.0.1:47120");
+        assert!(notes.contains(&"conn sees the other end close (EOF)".to_string()));
+        assert_eq!(
+            notes.last().map(String::as_str),
+            Some("cli sees the connection reset"),
+            "{notes:?}"
+        );
+        assert_eq!(
+            peers.send(NOW, "cli", b"x"),
+            Err("cli closed its side already".into())
+        );
+        assert_eq!(
+            peers.close(NOW, "conn", true),
+            Err("conn was reset already".into())
+        );
+    }
+
+    #[test]
+    fn a_real_udp_listener_accepts_a_sender_by_its_first_datagram() {
+        let mut peers = RealPeers::default();
+        peers
+            .listen(NOW, "echo", Transport::Udp, 47121)
+            .expect("listen");
+        peers
+            .connect(NOW, "a", Transport::Udp, 47121, Duration::from_secs(1))
+            .expect("connect");
+        assert_eq!(peers.accept(NOW, "echo", "e"), Ok(false));
+        peers.send(NOW, "a", b"one").expect("send");
+        poll_until(&mut peers, |p| p.accept(NOW, "echo", "e") == Ok(true));
+        peers.send(NOW, "a", b"two").expect("send");
+        poll_until(&mut peers, |p| p.pending("e").map(|b| b.len()) == Ok(6));
+        assert_eq!(peers.pending("e").expect("e").as_slice(), b"onetwo");
+        peers.send(NOW, "e", b"back").expect("send");
+        poll_until(&mut peers, |p| p.pending("a").map(|b| b.len()) == Ok(4));
+        assert_eq!(peers.pending("a").expect("a").as_slice(), b"back");
+    }
+}

@@ -278,7 +278,7 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn received<'d>(self, driver: &'d mut dyn Driver) -> Result<&'d mut Vec<u8>, String> {
+    fn received(self, driver: &mut dyn Driver) -> Result<&mut Vec<u8>, String> {
         match self {
             Source::Modem(index) => Ok(driver.pending(index)),
             Source::Peer(name) => driver.peer_pending(name),

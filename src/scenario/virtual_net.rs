@@ -679,14 +679,15 @@ impl VirtualNet {
         let connection = &mut self.connections[conn];
         connection.stage = Stage::Established;
         let (local, peer) = (connection.addr(CONNECTING), connection.addr(LISTENING));
+        // A UDP modem end was told at its connect; a modem that closed meanwhile hears nothing.
+        let tell_modem =
+            connection.transport == Transport::Tcp && !connection.ends[CONNECTING].gone;
         match connection.ends[CONNECTING].holder.clone() {
-            Some(Holder::Modem(modem, id)) => {
-                if connection.transport == Transport::Tcp && !connection.ends[CONNECTING].gone {
-                    self.tell(modem, id, SocketEvent::Connected { local, peer });
-                }
+            Some(Holder::Modem(modem, id)) if tell_modem => {
+                self.tell(modem, id, SocketEvent::Connected { local, peer });
             }
             Some(Holder::Peer(_)) => self.peer_changes += 1,
-            None => {}
+            Some(Holder::Modem(..)) | None => {}
         }
     }
 
