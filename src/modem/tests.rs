@@ -48,7 +48,7 @@ impl Harness {
         while let Some(output) = self.modem.poll_output() {
             match output {
                 Output::Dte(b) => bytes.extend(b),
-                Output::SaveNvm(nvm) => self.nvm_saves.push(nvm),
+                Output::SaveNvm(nvm) => self.nvm_saves.push(*nvm),
                 Output::Event(_) => {}
                 request @ (Output::Socket(..) | Output::Resolve { .. }) => {
                     self.socket_requests.push(request)
