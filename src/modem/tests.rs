@@ -58,6 +58,12 @@ impl Harness {
         bytes
     }
 
+    /// Feeds any input; returns what the client sees.
+    pub fn apply(&mut self, input: Input) -> Vec<u8> {
+        self.modem.handle(self.now, input);
+        self.drain()
+    }
+
     pub fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
         self.modem.handle(self.now, Input::Dte(bytes.to_vec()));
         self.drain()
@@ -816,4 +822,5 @@ fn seeded_random_lines_never_break_the_modem() {
     }
 }
 
+mod ip;
 mod stimuli;
