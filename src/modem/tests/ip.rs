@@ -17,10 +17,6 @@ impl Harness {
     fn requests(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.socket_requests)
     }
-
-    fn text(&mut self, bytes: &[u8]) -> String {
-        String::from_utf8_lossy(&self.send(bytes)).into_owned()
-    }
 }
 
 fn addr(text: &str) -> SocketAddr {
