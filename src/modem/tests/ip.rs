@@ -697,3 +697,70 @@ fn settings_read_test_and_cipscont_saves() {
         "\r\n+SAPBR: 1,1,\"10.64.0.2\"\r\n\r\nOK\r\n"
     );
 }
+
+#[test]
+fn seeded_random_tcpip_sessions_never_break_the_modem() {
+    use rand::{RngExt, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(0x5EED_0004);
+    let lines: &[&str] = &[
+        "AT+CIPSHUT", "AT+CSTT", "AT+CIICR", "AT+CIFSR", "AT+CIPMUX=1", "AT+CIPMUX=0",
+        "AT+CIPMODE=1", "AT+CIPMODE=0", "AT+CIPSTART=\"TCP\",\"127.0.0.1\",5000",
+        "AT+CIPSTART=1,\"UDP\",\"localhost\",7", "AT+CIPSEND", "AT+CIPSEND=3", "AT+CIPSEND=1,2",
+        "AT+CIPCLOSE", "AT+CIPCLOSE=1", "AT+CIPSERVER=1,8888", "AT+CIPSERVER=0", "ATO", "ATH",
+        "ATD*99#", "AT+CIPRXGET=1", "AT+CIPRXGET=2,1,5", "AT+CIPRXGET=3,10", "AT+CIPSTATUS",
+        "AT+CIPSTATUS=1", "AT+CIPQSEND=1", "AT+CIPHEAD=1", "AT+CDNSGIP=x", "AT+CGATT=0",
+        "AT+CGATT=1", "AT&D2", "AT&D1", "AT+CIPCCFG=3,2,8,1", "+++",
+    ];
+    let mut h = gprs_up();
+    for round in 0..20_000u32 {
+        match rng.random_range(0..10) {
+            0..=3 => {
+                let line = lines[rng.random_range(0..lines.len())];
+                h.send(format!("{line}\r").as_bytes());
+            }
+            4 => {
+                let len = rng.random_range(0..20);
+                let bytes: Vec<u8> = (0..len).map(|_| rng.random::<u8>()).collect();
+                h.send(&bytes);
+            }
+            5 | 6 => {
+                let socket = rng.random_range(0..6);
+                let event = match rng.random_range(0..8) {
+                    0 => connected(5000),
+                    1 => SocketEvent::Failed(SocketFailure::Refused),
+                    2 => SocketEvent::Data(vec![b'+'; rng.random_range(0..3000)]),
+                    3 => SocketEvent::Sent(rng.random_range(0..10)),
+                    4 => SocketEvent::Closed,
+                    5 => SocketEvent::Reset("x".into()),
+                    6 => SocketEvent::Incoming { peer: addr("127.0.0.1:1") },
+                    _ => SocketEvent::Listening { local: addr("127.0.0.1:8888") },
+                };
+                h.net(socket, event);
+            }
+            7 => {
+                h.apply(Input::Dtr(rng.random_bool(0.5)));
+            }
+            _ => {
+                h.advance(rng.random_range(0..3000));
+            }
+        }
+        h.requests();
+        if round % 500 == 499 {
+            // Whatever state it is in, the modem can be brought back to answering commands.
+            h.apply(Input::Dtr(true));
+            h.send(b"AT&D1\r");
+            h.advance(1500);
+            h.send(b"+++");
+            h.advance(1500);
+            h.send(b"\x1b\rATH\r");
+            h.advance(76_000);
+            h.send(b"AT+CIPSHUT;E0\r");
+            assert_eq!(h.cmd("AT"), "\r\nOK\r\n", "round {round}");
+            h.cmd("AT+CGATT=1");
+            h.cmd("AT+CSTT");
+            h.cmd("AT+CIICR");
+            h.advance(500);
+            h.cmd("AT+CIFSR");
+        }
+    }
+}
