@@ -6,7 +6,6 @@ use super::{
     str_param,
 };
 use crate::at::{Command, Form};
-use crate::dte::ResultCode;
 use crate::modem::Modem;
 use crate::modem::profile::SRegisterFormat;
 
@@ -56,17 +55,6 @@ pub fn speaker_volume(_modem: &mut Modem, command: &Command) -> CmdResult {
 pub fn speaker_mode(_modem: &mut Modem, command: &Command) -> CmdResult {
     basic_value(command, &[0, 1, 2])?;
     Ok(Done::Ok)
-}
-
-/// `ATO`: nothing to return to yet; the profile says whether that is `ERROR` or `NO CARRIER`.
-pub fn online(modem: &mut Modem, command: &Command) -> CmdResult {
-    basic_value(command, &[0])?;
-    modem.explain("ATO: no data connection to return to");
-    if modem.profile.online_without_connection_is_no_carrier {
-        Ok(Done::Result(ResultCode::NoCarrier))
-    } else {
-        Err(CmdError::Plain)
-    }
 }
 
 pub fn ampersand_f(modem: &mut Modem, command: &Command) -> CmdResult {

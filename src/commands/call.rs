@@ -22,6 +22,7 @@ pub fn answer(modem: &mut Modem, command: &Command) -> CmdResult {
 pub fn hook(modem: &mut Modem, command: &Command) -> CmdResult {
     basic_value(command, &[0])?;
     modem.end_call("ATH");
+    super::simcom_ip::hang_up_data(modem);
     Ok(Done::Ok)
 }
 

@@ -5,6 +5,7 @@ mod basic;
 mod call;
 mod identity;
 mod network;
+mod simcom_ip;
 mod sms;
 
 use crate::at::{Command, Form, Param};
@@ -103,11 +104,12 @@ pub static TABLE: &[Entry] = &[
     entry!("&W", V250, basic::ampersand_w, "store profile"),
     entry!("E", V250, basic::echo, "command echo"),
     entry!("A", V250, call::answer, "answer a call"),
+    entry!("D", V250, simcom_ip::dial, "dial (*99# packet data)"),
     entry!("H", V250, call::hook, "hang up"),
     entry!("I", V250, identity::ati, "identification"),
     entry!("L", V250, basic::speaker_volume, "speaker volume"),
     entry!("M", V250, basic::speaker_mode, "speaker mode"),
-    entry!("O", V250, basic::online, "return to data mode"),
+    entry!("O", V250, simcom_ip::online, "return to data mode"),
     entry!("Q", V250, basic::quiet, "result code suppression"),
     entry!("S", V250, basic::s_register, "S-registers"),
     entry!("V", V250, basic::verbose, "verbose result codes"),
@@ -124,11 +126,114 @@ pub static TABLE: &[Entry] = &[
     entry!("+CGREG", Gsm27007, network::cgreg, "GPRS registration"),
     entry!("+CGSN", Gsm27007, identity::imei, "IMEI"),
     entry!("+CIMI", Gsm27007, identity::imsi, "IMSI"),
+    entry!("+CDNSCFG", Simcom, simcom_ip::cdnscfg, "DNS servers"),
+    entry!(
+        "+CDNSGIP",
+        Simcom,
+        simcom_ip::cdnsgip,
+        "resolve a host name"
+    ),
+    entry!(
+        "+CGACT",
+        Gsm27007,
+        simcom_ip::cgact,
+        "PDP context activation"
+    ),
+    entry!(
+        "+CGDCONT",
+        Gsm27007,
+        simcom_ip::cgdcont,
+        "PDP context definition"
+    ),
+    entry!("+CGPADDR", Gsm27007, simcom_ip::cgpaddr, "PDP address"),
+    entry!("+CIFSR", Simcom, simcom_ip::cifsr, "local IP address"),
+    entry!(
+        "+CIICR",
+        Simcom,
+        simcom_ip::ciicr,
+        "bring up the GPRS context"
+    ),
+    entry!(
+        "+CIPACK",
+        Simcom,
+        simcom_ip::cipack,
+        "data sent and acknowledged"
+    ),
+    entry!("+CIPATS", Simcom, simcom_ip::cipats, "auto-send timer"),
+    entry!(
+        "+CIPCCFG",
+        Simcom,
+        simcom_ip::cipccfg,
+        "transparent mode configuration"
+    ),
+    entry!(
+        "+CIPCLOSE",
+        Simcom,
+        simcom_ip::cipclose,
+        "close a connection"
+    ),
+    entry!(
+        "+CIPCSGP",
+        Simcom,
+        simcom_ip::cipcsgp,
+        "connection mode and APN"
+    ),
+    entry!("+CIPDPDP", Simcom, simcom_ip::cipdpdp, "PDP detection"),
+    entry!(
+        "+CIPHEAD",
+        Simcom,
+        simcom_ip::ciphead,
+        "+IPD header on received data"
+    ),
+    entry!("+CIPMODE", Simcom, simcom_ip::cipmode, "transparent mode"),
+    entry!("+CIPMUX", Simcom, simcom_ip::cipmux, "multiple connections"),
+    entry!("+CIPQSEND", Simcom, simcom_ip::cipqsend, "quick send"),
+    entry!("+CIPRXGET", Simcom, simcom_ip::ciprxget, "manual receive"),
+    entry!(
+        "+CIPSCONT",
+        Simcom,
+        simcom_ip::cipscont,
+        "save TCP/IP settings"
+    ),
+    entry!("+CIPSEND", Simcom, simcom_ip::cipsend, "send data"),
+    entry!("+CIPSERVER", Simcom, simcom_ip::cipserver, "TCP server"),
+    entry!(
+        "+CIPSHOWTP",
+        Simcom,
+        simcom_ip::cipshowtp,
+        "protocol in +IPD"
+    ),
+    entry!(
+        "+CIPSHUT",
+        Simcom,
+        simcom_ip::cipshut,
+        "shut every connection"
+    ),
+    entry!("+CIPSPRT", Simcom, simcom_ip::cipsprt, "send prompt"),
+    entry!(
+        "+CIPSRIP",
+        Simcom,
+        simcom_ip::cipsrip,
+        "show sender address"
+    ),
+    entry!(
+        "+CIPSTART",
+        Simcom,
+        simcom_ip::cipstart,
+        "open a connection"
+    ),
+    entry!(
+        "+CIPSTATUS",
+        Simcom,
+        simcom_ip::cipstatus,
+        "connection status"
+    ),
     entry!("+CIURC", Simcom, basic::ciurc, "Call Ready URC"),
     entry!("+CLAC", Gsm27007, identity::clac, "list commands"),
     entry!("+CHUP", Gsm27007, call::chup, "hang up"),
     entry!("+CLCC", Gsm27007, call::clcc, "list calls"),
     entry!("+CLIP", Gsm27007, sms::clip, "caller id"),
+    entry!("+CLPORT", Simcom, simcom_ip::clport, "local port"),
     entry!("+CLTS", Simcom, network::clts, "network time sync"),
     entry!("+CMEE", Gsm27007, basic::cmee, "error format"),
     entry!("+CMGF", Gsm27007, sms::cmgf, "SMS format"),
@@ -146,6 +251,7 @@ pub static TABLE: &[Entry] = &[
     entry!("+CSMP", Gsm27007, sms::csmp, "SMS text parameters"),
     entry!("+CSPN", Simcom, network::cspn, "service provider name"),
     entry!("+CSQ", Gsm27007, network::csq, "signal quality"),
+    entry!("+CSTT", Simcom, simcom_ip::cstt, "APN, user, password"),
     entry!("+CVHU", Simcom, sms::cvhu, "voice hang-up"),
     entry!("+GCAP", Gsm27007, identity::gcap, "capabilities"),
     entry!("+GMI", Gsm27007, identity::manufacturer, "manufacturer"),
@@ -157,6 +263,7 @@ pub static TABLE: &[Entry] = &[
     entry!("+ICF", Gsm27007, basic::icf, "character framing"),
     entry!("+IFC", Gsm27007, basic::ifc, "flow control"),
     entry!("+IPR", Gsm27007, basic::ipr, "baud rate"),
+    entry!("+SAPBR", Simcom, simcom_ip::sapbr, "bearer profiles"),
     entry!("#CCID", Telit, identity::telit_ccid, "SIM ICCID"),
     entry!("#CGMI", Telit, identity::telit_manufacturer, "manufacturer"),
     entry!("#CGMM", Telit, identity::telit_model, "model"),

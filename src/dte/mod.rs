@@ -1,6 +1,8 @@
 //! Byte-level discipline of the command state: `AT` prefix hunt, S3/S5 editing, `A/`, line limit,
 //! echo decisions, and the V0/V1/Q framing of information text, result codes and URCs.
 
+pub mod escape;
+
 /// What the discipline needs from the registers, read fresh for every byte.
 #[derive(Debug, Clone, Copy)]
 pub struct LineRegisters {

@@ -3,6 +3,8 @@
 
 pub mod calendar;
 mod call;
+pub(crate) mod data_mode;
+pub(crate) mod ip;
 pub mod profile;
 pub mod settings;
 mod snapshot;
@@ -77,7 +79,7 @@ pub enum Output {
     /// Bytes for the client.
     Dte(Vec<u8>),
     /// Non-volatile memory changed; the host persists it (with `--state`).
-    SaveNvm(Nvm),
+    SaveNvm(Box<Nvm>),
     /// Do something with a real socket.
     Socket(SocketId, SocketCommand),
     /// Look a host name up (`+CDNSGIP`); answered by `Input::Resolved` with the same query.
@@ -117,6 +119,8 @@ impl EventKind {
 pub(crate) enum Urc {
     /// Text framed like information text (`\r\nTEXT\r\n` under V1, `TEXT\r\n` under V0).
     Line(String),
+    /// Bytes exactly as they are (data received on a connection, with its header).
+    Raw(Vec<u8>),
     /// A result code (`RING`, `NO CARRIER`): `2\r` under V0, nothing under Q1.
     Code(ResultCode),
 }
@@ -135,6 +139,8 @@ pub struct ModemConfig {
     pub nvm: Nvm,
     /// Wall-clock time (Unix seconds, UTC) at modem time zero, for the RTC.
     pub rtc_epoch_unix: i64,
+    /// The address the network gives this modem's PDP context (`+CIFSR`).
+    pub pdp_address: std::net::Ipv4Addr,
 }
 
 impl ModemConfig {
@@ -149,6 +155,7 @@ impl ModemConfig {
             network: NetworkView::default(),
             nvm: Nvm::default(),
             rtc_epoch_unix: 1_767_225_600, // 2026-01-01 00:00:00 UTC
+            pdp_address: std::net::Ipv4Addr::new(10, 64, 0, 2),
         }
     }
 }
@@ -163,6 +170,18 @@ pub(crate) enum TimerKind {
     Registered,
     /// The next RING of an incoming call.
     Ring,
+    /// The guard time after held escape characters.
+    EscapeGuard,
+    /// `+CIICR` finished bringing the context up.
+    Ciicr,
+    /// A connection attempt gives up.
+    ConnectTimeout(SocketId),
+    /// A partial transparent-mode packet waited `WaitTm`.
+    TxIdle,
+    /// The next slice of paced transparent output (`+CIPCCFG` Rxmode=1).
+    RxPace,
+    /// `+CIPATS`: send the prompt's data typed so far.
+    AutoSend,
 }
 
 /// The emulated module.
@@ -193,6 +212,16 @@ pub struct Modem {
     pub(crate) rtc_zone_q: i32,
     pub(crate) reboot_requested: bool,
     pub(crate) power_off_requested: bool,
+    /// What the client's bytes are for (command lines, a prompt's payload, data).
+    pub(crate) port_mode: data_mode::PortMode,
+    /// The data link held while in data mode or online command state.
+    pub(crate) data_link: Option<data_mode::DataLink>,
+    pub(crate) escape: crate::dte::escape::EscapeDetector,
+    /// A command whose final result comes later (`+CIICR`, `+CIPSEND`).
+    pub(crate) awaiting: Option<data_mode::Awaiting>,
+    /// Client input that arrived while `awaiting`.
+    pub(crate) held_input: Vec<u8>,
+    pub(crate) ip: ip::IpStack,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -224,6 +253,12 @@ impl Modem {
             rtc_zone_q: 0,
             reboot_requested: false,
             power_off_requested: false,
+            port_mode: data_mode::PortMode::Command,
+            data_link: None,
+            escape: crate::dte::escape::EscapeDetector::new(now, b'+', 1000, true),
+            awaiting: None,
+            held_input: Vec::new(),
+            ip: ip::IpStack::new(ip::IpSettings::default()),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -258,7 +293,7 @@ impl Modem {
                 if !self.dte_open {
                     self.set_dte_open(true);
                 }
-                self.feed_dte(&bytes);
+                self.feed_dte(bytes);
             }
             Input::DteOpened => self.set_dte_open(true),
             Input::DteClosed => self.set_dte_open(false),
@@ -290,7 +325,7 @@ impl Modem {
         }));
     }
 
-    fn push_output(&mut self, output: Output) {
+    pub(crate) fn push_output(&mut self, output: Output) {
         // Keep byte order with events: bytes gathered so far go first.
         if !self.dte_out.is_empty() {
             let bytes = std::mem::take(&mut self.dte_out);
@@ -314,7 +349,7 @@ impl Modem {
     }
 
     /// Bytes toward the client, if one is there to read them and the line speed is known.
-    fn write_dte(&mut self, bytes: &[u8]) {
+    pub(crate) fn write_dte(&mut self, bytes: &[u8]) {
         if !self.powered {
             return;
         }
@@ -325,6 +360,28 @@ impl Modem {
             return;
         }
         self.dte_out.extend_from_slice(bytes);
+    }
+
+    /// Bytes toward the client, taking the buffer when nothing else is waiting (data mode).
+    pub(crate) fn write_dte_owned(&mut self, bytes: Vec<u8>) {
+        if self.dte_out.is_empty() && self.powered && self.baud_detected && self.dte_open {
+            self.dte_out = bytes;
+        } else {
+            self.write_dte(&bytes);
+        }
+    }
+
+    /// A result code framed per ATV/ATQ, written now.
+    pub(crate) fn write_result(&mut self, code: &ResultCode) {
+        let mut out = Vec::new();
+        self.framing().result(code, &mut out);
+        self.write_dte(&out);
+    }
+
+    /// Bytes queued like a URC (received data in non-transparent mode).
+    pub(crate) fn queue_raw(&mut self, bytes: Vec<u8>) {
+        self.queue_urc(Urc::Raw(bytes));
+        self.flush_urcs_unless_typing();
     }
 
     /// Raises an unsolicited result code now (or after the line being executed).
@@ -339,28 +396,40 @@ impl Modem {
 
     fn queue_urc(&mut self, urc: Urc) {
         if !self.powered || !self.baud_detected || !self.dte_open {
+            let what = match &urc {
+                Urc::Raw(bytes) => format!("{} received bytes", bytes.len()),
+                other => format!("URC {other:?}"),
+            };
             self.explain(format!(
-                "URC {urc:?} lost: no client is listening at a known speed"
+                "{what} lost: no client is listening at a known speed"
             ));
             return;
         }
         self.urc_queue.push(urc);
     }
 
-    fn flush_urcs(&mut self) {
+    /// Queued URCs go out, unless the port is in data mode, at a prompt or waiting for a
+    /// command's result (they wait for command mode).
+    pub(crate) fn flush_urcs(&mut self) {
+        if self.port_mode != data_mode::PortMode::Command || self.awaiting.is_some() {
+            return;
+        }
         let urcs = std::mem::take(&mut self.urc_queue);
         for urc in urcs {
-            let mut bytes = Vec::new();
-            match &urc {
-                Urc::Line(text) => self.framing().urc(text, &mut bytes),
-                Urc::Code(code) => self.framing().result(code, &mut bytes),
+            match urc {
+                Urc::Line(text) => {
+                    let mut bytes = Vec::new();
+                    self.framing().urc(&text, &mut bytes);
+                    self.write_dte(&bytes);
+                }
+                Urc::Code(code) => self.write_result(&code),
+                Urc::Raw(bytes) => self.write_dte_owned(bytes),
             }
-            self.write_dte(&bytes);
         }
     }
 
     /// URCs raised by a timer or the world go out now, unless the client is typing a line.
-    fn flush_urcs_unless_typing(&mut self) {
+    pub(crate) fn flush_urcs_unless_typing(&mut self) {
         if !self.line.is_typing() {
             self.flush_urcs();
         }
@@ -368,6 +437,10 @@ impl Modem {
 
     pub(crate) fn schedule(&mut self, after_ms: u64, kind: TimerKind) {
         let at = self.now.plus_millis(after_ms);
+        self.timers.push((at, kind));
+    }
+
+    pub(crate) fn schedule_at(&mut self, at: Instant, kind: TimerKind) {
         self.timers.push((at, kind));
     }
 
@@ -408,6 +481,7 @@ impl Modem {
         self.timers.clear();
         self.urc_queue.clear();
         self.call = None;
+        self.reset_data_state("power on");
         self.baud_detected = self.settings.ipr != 0;
         self.baud_saw_a = false;
         self.explain(if self.baud_detected {
@@ -436,8 +510,20 @@ impl Modem {
         self.urc_queue.clear();
         self.line.reset();
         self.call = None;
+        self.reset_data_state("power down");
         self.explain("powered down: input is ignored until reboot");
         self.event(EventKind::Mode, "off".into());
+    }
+
+    /// Every socket closed, data mode and prompts left, TCP/IP settings as saved by `+CIPSCONT`.
+    fn reset_data_state(&mut self, why: &str) {
+        self.close_everything(why);
+        self.port_mode = data_mode::PortMode::Command;
+        self.data_link = None;
+        self.awaiting = None;
+        self.held_input.clear();
+        let settings = self.nvm.ip_settings.clone().unwrap_or_default();
+        self.ip = ip::IpStack::new(settings);
     }
 
     /// Restart as after pressing the power key (`+CFUN=1,1`, `#REBOOT`).
@@ -481,6 +567,12 @@ impl Modem {
                 self.sim_initialised(self.profile.sim_hotplug.inserted_announces)
             }
             TimerKind::Ring => self.ring(),
+            TimerKind::EscapeGuard => self.escape_guard_elapsed(),
+            TimerKind::Ciicr => self.ciicr_done(),
+            TimerKind::ConnectTimeout(socket) => self.connect_timed_out(socket),
+            TimerKind::TxIdle => self.transparent_idle(),
+            TimerKind::RxPace => self.pace_rx(),
+            TimerKind::AutoSend => self.auto_send(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
@@ -554,6 +646,9 @@ impl Modem {
             self.radio.reported_cgreg = cgreg;
             self.registration_urc("+CGREG", self.settings.cgreg_mode, cgreg);
         }
+        if !matches!(cgreg, 1 | 5) {
+            self.packet_service_lost();
+        }
     }
 
     /// `+CREG: <stat>` (n=1) or with the cell (n=2); nothing for n=0.
@@ -582,56 +677,81 @@ impl Modem {
 
     // ----- command state -----
 
-    fn feed_dte(&mut self, bytes: &[u8]) {
+    /// Client bytes that arrived together: command lines, a prompt's payload or data, switching
+    /// between them as the bytes themselves ask.
+    pub(crate) fn feed_dte(&mut self, bytes: Vec<u8>) {
         if !self.powered {
             return;
         }
-        for &byte in bytes {
-            if !self.powered {
-                break;
-            }
-            if !self.baud_detected && !self.detect_baud(byte) {
-                continue;
-            }
-            let step = self.line.feed(byte, self.line_registers());
-            if step.echo && self.settings.echo {
-                self.write_dte(&[byte]);
-            }
-            let event = match step.event {
-                // Telit's `AT#/` is the same request as `A/`.
-                Some(LineEvent::Line(line)) if line == b"#/" && self.profile.hash_slash_repeats => {
-                    Some(LineEvent::Repeat)
+        if self.awaiting.is_some() {
+            self.hold_input(&bytes);
+            return;
+        }
+        if self.port_mode == data_mode::PortMode::Data && self.baud_detected {
+            self.feed_data(bytes);
+            return;
+        }
+        let mut at = 0;
+        while at < bytes.len() && self.powered {
+            match self.port_mode {
+                data_mode::PortMode::Command => {
+                    self.feed_command_byte(bytes[at]);
+                    at += 1;
                 }
-                other => other,
-            };
-            match event {
-                Some(LineEvent::Line(line)) => self.run_line(line),
-                Some(LineEvent::Repeat) => {
-                    let line = self.last_line.clone();
-                    self.run_line(line);
+                data_mode::PortMode::Prompt(_) => at += self.feed_prompt(&bytes[at..]),
+                data_mode::PortMode::Data => {
+                    self.feed_data(bytes[at..].to_vec());
+                    return;
                 }
-                Some(LineEvent::TooLong { chars }) => {
-                    self.explain(format!(
-                        "line of {chars} characters exceeds {} → ERROR, nothing executed",
-                        self.profile.max_line_chars
-                    ));
-                    let mut out = Vec::new();
-                    self.framing().result(&ResultCode::Error, &mut out);
-                    self.write_dte(&out);
-                    self.flush_urcs();
-                }
-                None => {}
+            }
+            if self.awaiting.is_some() {
+                self.hold_input(&bytes[at..]);
+                return;
             }
             if self.reboot_requested {
                 self.reboot_requested = false;
                 self.power_on();
-                break;
+                return;
             }
             if self.power_off_requested {
                 self.power_off_requested = false;
                 self.power_off();
-                break;
+                return;
             }
+        }
+    }
+
+    /// One byte in command state: echo, line editing, and running complete lines.
+    fn feed_command_byte(&mut self, byte: u8) {
+        if !self.baud_detected && !self.detect_baud(byte) {
+            return;
+        }
+        let step = self.line.feed(byte, self.line_registers());
+        if step.echo && self.settings.echo {
+            self.write_dte(&[byte]);
+        }
+        let event = match step.event {
+            // Telit's `AT#/` is the same request as `A/`.
+            Some(LineEvent::Line(line)) if line == b"#/" && self.profile.hash_slash_repeats => {
+                Some(LineEvent::Repeat)
+            }
+            other => other,
+        };
+        match event {
+            Some(LineEvent::Line(line)) => self.run_line(line),
+            Some(LineEvent::Repeat) => {
+                let line = self.last_line.clone();
+                self.run_line(line);
+            }
+            Some(LineEvent::TooLong { chars }) => {
+                self.explain(format!(
+                    "line of {chars} characters exceeds {} → ERROR, nothing executed",
+                    self.profile.max_line_chars
+                ));
+                self.write_result(&ResultCode::Error);
+                self.flush_urcs();
+            }
+            None => {}
         }
     }
 
@@ -750,7 +870,7 @@ impl Modem {
     /// Asks the host to persist NVM.
     pub(crate) fn save_nvm(&mut self) {
         let nvm = self.nvm.clone();
-        self.push_output(Output::SaveNvm(nvm));
+        self.push_output(Output::SaveNvm(Box::new(nvm)));
     }
 }
 

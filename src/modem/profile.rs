@@ -68,6 +68,21 @@ pub struct SimHotplug {
 /// A V.250/27.007 error number and the model's text for it (CMEE=2).
 pub type CmeText = (u16, &'static str);
 
+/// Timings and limits of the TCP/IP stack ([INF] where the manuals are silent).
+#[derive(Debug)]
+pub struct IpProfile {
+    /// A connection attempt nobody answers fails after this long (`CONNECT FAIL`).
+    pub connect_timeout_ms: u64,
+    /// How long `+CIICR` takes to bring the context up.
+    pub ciicr_ms: u64,
+    /// Received bytes kept per connection before the socket stops reading.
+    pub rx_buffer_bytes: usize,
+    /// Most bytes one `+CIPSEND` takes.
+    pub max_send: usize,
+    /// The unit of `+CIPCCFG` WaitTm.
+    pub wait_tm_unit_ms: u64,
+}
+
 #[derive(Debug)]
 pub struct Profile {
     /// `sim900`, `telit`.
@@ -123,6 +138,7 @@ pub struct Profile {
     pub hash_slash_repeats: bool,
     pub call: CallTiming,
     pub sim_hotplug: SimHotplug,
+    pub ip: IpProfile,
 }
 
 const fn sreg(index: u32, factory: u32, min: u32, max: u32) -> SRegister {
@@ -208,6 +224,15 @@ pub static SIM900: Profile = Profile {
         removed_urc: Some("+CPIN: NOT READY"),
         inserted_announces: true,
     },
+    // [OBS] a dead host takes ~75 s to CONNECT FAIL (LilyGo #244); [INF] +CIICR takes 0.5 s
+    // (up to 85 s on hardware); [?] 1460 bytes per send; [?] WaitTm in 100 ms units.
+    ip: IpProfile {
+        connect_timeout_ms: 75_000,
+        ciicr_ms: 500,
+        rx_buffer_bytes: 16 * 1024,
+        max_send: 1460,
+        wait_tm_unit_ms: 100,
+    },
 };
 
 pub static TELIT: Profile = Profile {
@@ -271,6 +296,14 @@ pub static TELIT: Profile = Profile {
     sim_hotplug: SimHotplug {
         removed_urc: None,
         inserted_announces: false,
+    },
+    // The Telit socket stack (#SD…) comes with its own issue; these are its SIM900-like limits.
+    ip: IpProfile {
+        connect_timeout_ms: 75_000,
+        ciicr_ms: 500,
+        rx_buffer_bytes: 16 * 1024,
+        max_send: 1500,
+        wait_tm_unit_ms: 100,
     },
 };
 

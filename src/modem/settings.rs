@@ -133,4 +133,6 @@ impl Settings {
 pub struct Nvm {
     /// The `&W` profile; `None` means factory values.
     pub stored_profile: Option<Settings>,
+    /// The TCP/IP settings saved by `+CIPSCONT`; `None` means factory values.
+    pub ip_settings: Option<super::ip::IpSettings>,
 }

@@ -3,13 +3,15 @@
 
 use serde::Serialize;
 
+use super::data_mode::PortMode;
+use super::ip::{LinkState, PdpContext};
 use super::{Call, Modem, Service, Settings};
 
 /// What `ctl state` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModemState {
     pub model: &'static str,
-    /// `off` (powered down), `command`.
+    /// `off` (powered down), `command`, `online-command` (a data link held), `prompt`, `data`.
     pub mode: &'static str,
     pub time_ms: u64,
     pub client_attached: bool,
@@ -22,10 +24,33 @@ pub struct ModemState {
     pub registration: Registration,
     pub network: NetworkState,
     pub call: Option<Call>,
-    pub pdp_contexts: Vec<serde_json::Value>,
-    pub sockets: Vec<serde_json::Value>,
+    pub pdp_contexts: Vec<PdpContext>,
+    /// The TCP/IP stack: `+CIPSTATUS` state, local address, server, connections.
+    pub ip: IpState,
+    pub sockets: Vec<SocketState>,
     pub sms: SmsSummary,
     pub identity: IdentityState,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpState {
+    pub state: String,
+    pub local_address: String,
+    pub multi: bool,
+    pub transparent: bool,
+    pub server_port: Option<u16>,
+}
+
+/// One connection as `ctl state` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SocketState {
+    pub link: usize,
+    pub protocol: &'static str,
+    pub remote: String,
+    pub state: &'static str,
+    pub accepted: bool,
+    pub bytes_sent: u64,
+    pub bytes_unread: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,7 +118,13 @@ impl Modem {
         let identity = &self.config.identity;
         ModemState {
             model: self.profile.id,
-            mode: if self.powered { "command" } else { "off" },
+            mode: match (&self.port_mode, self.data_link.is_some()) {
+                _ if !self.powered => "off",
+                (PortMode::Data, _) => "data",
+                (PortMode::Prompt(_), _) => "prompt",
+                (PortMode::Command, true) => "online-command",
+                (PortMode::Command, false) => "command",
+            },
             time_ms: self.now.as_millis(),
             client_attached: self.dte_open,
             dtr: self.dtr,
@@ -117,8 +148,32 @@ impl Modem {
                 cell_id: format!("{:04X}", network.cell_id),
             },
             call: self.call.clone(),
-            pdp_contexts: Vec::new(),
-            sockets: Vec::new(),
+            pdp_contexts: self.ip.contexts.clone(),
+            ip: IpState {
+                state: self.ip.state_text(),
+                local_address: self.local_ip().to_string(),
+                multi: self.ip.settings.mux,
+                transparent: self.ip.settings.transparent,
+                server_port: self.ip.server.as_ref().map(|s| s.port),
+            },
+            sockets: (0..super::ip::LINKS)
+                .filter_map(|n| {
+                    let link = self.ip.links[n].as_ref()?;
+                    Some(SocketState {
+                        link: n,
+                        protocol: link.transport.name(),
+                        remote: format!("{}:{}", link.remote_ip(), link.port),
+                        state: match link.state {
+                            LinkState::Connecting => "connecting",
+                            LinkState::Connected => "connected",
+                            LinkState::Closed => "closed",
+                        },
+                        accepted: link.accepted,
+                        bytes_sent: link.tx_sent,
+                        bytes_unread: link.rx.len(),
+                    })
+                })
+                .collect(),
             sms: SmsSummary {
                 stored: 0,
                 unread: 0,

@@ -1,7 +1,6 @@
 //! What the world and the hardware do to a modem besides its client's bytes: DTR, calls,
 //! coverage and operator changes, SIM removal, power cycles and raw URCs from the control plane.
 
-use super::sockets::{Resolution, SocketEvent, SocketId};
 use super::{Input, Modem, Service, Sim, TimerKind};
 use crate::dte::ResultCode;
 
@@ -69,6 +68,9 @@ impl Modem {
         self.dtr = up;
         if up {
             self.explain(format!("{why}: DTR raised"));
+            return;
+        }
+        if self.dtr_dropped_on_data_link(why) {
             return;
         }
         let has_call = self.call.is_some();
@@ -180,16 +182,5 @@ impl Modem {
         self.radio.sim = Sim::Initialising;
         self.explain("SIM inserted: initialising");
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimInserted);
-    }
-}
-
-impl Modem {
-    /// Placeholder until the TCP/IP stack lands: a socket the core never opened is closed.
-    fn socket_event(&mut self, id: SocketId, event: SocketEvent) {
-        self.explain(format!("socket {} event {event:?} ignored", id.0));
-    }
-
-    fn resolved(&mut self, query: u32, result: Resolution) {
-        self.explain(format!("DNS answer {query} {result:?} ignored"));
     }
 }

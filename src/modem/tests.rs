@@ -48,7 +48,7 @@ impl Harness {
         while let Some(output) = self.modem.poll_output() {
             match output {
                 Output::Dte(b) => bytes.extend(b),
-                Output::SaveNvm(nvm) => self.nvm_saves.push(nvm),
+                Output::SaveNvm(nvm) => self.nvm_saves.push(*nvm),
                 Output::Event(_) => {}
                 request @ (Output::Socket(..) | Output::Resolve { .. }) => {
                     self.socket_requests.push(request)
@@ -56,6 +56,12 @@ impl Harness {
             }
         }
         bytes
+    }
+
+    /// Feeds any input; returns what the client sees.
+    pub fn apply(&mut self, input: Input) -> Vec<u8> {
+        self.modem.handle(self.now, input);
+        self.drain()
     }
 
     pub fn send(&mut self, bytes: &[u8]) -> Vec<u8> {
@@ -816,4 +822,5 @@ fn seeded_random_lines_never_break_the_modem() {
     }
 }
 
+mod ip;
 mod stimuli;

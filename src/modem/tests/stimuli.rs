@@ -4,19 +4,6 @@
 use super::Harness;
 use crate::modem::*;
 
-impl Harness {
-    fn apply(&mut self, input: Input) -> Vec<u8> {
-        self.modem.handle(self.now, input);
-        let mut bytes = Vec::new();
-        while let Some(output) = self.modem.poll_output() {
-            if let Output::Dte(b) = output {
-                bytes.extend(b);
-            }
-        }
-        bytes
-    }
-}
-
 fn quiet() -> Harness {
     let mut h = Harness::sim900();
     assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
