@@ -1,6 +1,5 @@
 //! The real-time driver (`simodem replay --realtime`): starts the world with real PTYs and a
-//! control socket in a private directory, then plays the client through the PTYs at wall speed;
-//! peers are real sockets on 127.0.0.1 (`real_net`).
+//! control socket, then plays the client through the PTYs and the peers on real sockets.
 
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};

@@ -1,23 +1,5 @@
 //! The loopback network of the virtual clock: the modems' sockets and the scenario's peers meet
 //! on 127.0.0.1, and every connect, byte and close is carried out at once, in a fixed order.
-//!
-//! A modem's `Output::Socket`/`Output::Resolve` goes to [`VirtualNet::carry_out`], a peer step
-//! to the `peer_*` methods; the inputs for modems that result wait in a queue the caller drains
-//! ([`VirtualNet::take_inputs`]), so nothing recurses. Rules (the modem's host does the same with
-//! real sockets, as far as a loopback can tell):
-//!
-//! - Names: `localhost` and IPv4 literals resolve; anything else fails (`Dns`). Only 127.x.y.z
-//!   is reachable (else `Unreachable`); every 127 address is the one loopback.
-//! - TCP: a connect to a port nobody listens on is `Refused`. To a peer's listener it completes
-//!   at once (as in the kernel) and waits on the listener for an `accept` step; to a modem's
-//!   listener the modem is told `Incoming` and the connect completes on its `Accept` (a
-//!   `Reject` refuses it). The connecting side gets port 40000, 40001, … (listeners' ports
-//!   skipped).
-//! - UDP: a connect always succeeds; the first datagram to a listener puts the "connection"
-//!   on its queue (`Incoming` for a modem); datagrams to a port nobody listens on are dropped.
-//! - Bytes reach the other end at once, and the sender is told `Sent(n)`; a paused modem end,
-//!   or an end not accepted yet, holds them. A FIN reaches the other end after the bytes; an
-//!   abort is a reset at once. Bytes for an end whose socket is closed reset the sender (TCP).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -121,6 +103,24 @@ enum ModemSocket {
 }
 
 /// The loopback network of one virtual world.
+///
+/// A modem's `Output::Socket`/`Output::Resolve` goes to [`VirtualNet::carry_out`], a peer step
+/// to the `peer_*` methods; the inputs for modems that result wait in a queue the caller drains
+/// ([`VirtualNet::take_inputs`]), so nothing recurses. Rules (the modem's host does the same with
+/// real sockets, as far as a loopback can tell):
+///
+/// - Names: `localhost` and IPv4 literals resolve; anything else fails (`Dns`). Only 127.x.y.z
+///   is reachable (else `Unreachable`); every 127 address is the one loopback.
+/// - TCP: a connect to a port nobody listens on is `Refused`. To a peer's listener it completes
+///   at once (as in the kernel) and waits on the listener for an `accept` step; to a modem's
+///   listener the modem is told `Incoming` and the connect completes on its `Accept` (a
+///   `Reject` refuses it). The connecting side gets port 40000, 40001, … (listeners' ports
+///   skipped).
+/// - UDP: a connect always succeeds; the first datagram to a listener puts the "connection"
+///   on its queue (`Incoming` for a modem); datagrams to a port nobody listens on are dropped.
+/// - Bytes reach the other end at once, and the sender is told `Sent(n)`; a paused modem end,
+///   or an end not accepted yet, holds them. A FIN reaches the other end after the bytes; an
+///   abort is a reset at once. Bytes for an end whose socket is closed reset the sender (TCP).
 pub struct VirtualNet {
     listeners: Vec<Listener>,
     /// Every connection ever made, by number (never removed: a scenario makes few).
