@@ -154,8 +154,7 @@ impl Emulator {
                         config: ModemConfig::new(&simodem::modem::profile::SIM900),
                         ports: PortOptions {
                             pty_link: Some(link),
-                            tcp: None,
-                            unix: None,
+                            ..PortOptions::default()
                         },
                         state_dir: None,
                     };

@@ -1,7 +1,7 @@
 //! Command-line surface (clap): `simodem run` (one modem, `--count N`, or a `--config` world)
 //! and `simodem ctl`. No behaviour lives here: options become a world spec or a request.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use crate::control::Request;
 use crate::modem::Profile;
 use crate::network::{
-    ModemSpec, ResolvedModem, WorldSpec, parse_iccid, parse_imei, parse_imsi, parse_model,
-    parse_number, parse_pin, parse_plmn, replicate,
+    ModemSpec, ResolvedModem, WorldSpec, parse_iccid, parse_imei, parse_imsi, parse_listen_address,
+    parse_model, parse_number, parse_pin, parse_plmn, replicate,
 };
 
 /// The control socket `simodem ctl` talks to without `--control` or `SIMODEM_CONTROL`.
@@ -53,7 +53,7 @@ pub struct ReplayArgs {
 }
 
 /// The per-modem options: none of them may be combined with --config.
-const MODEM_OPTIONS: [&str; 18] = [
+const MODEM_OPTIONS: [&str; 19] = [
     "model",
     "link",
     "no_pty",
@@ -71,6 +71,7 @@ const MODEM_OPTIONS: [&str; 18] = [
     "no_sim",
     "smsc",
     "state",
+    "listen_address",
     "count",
 ];
 
@@ -147,6 +148,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
 
+    /// The IP address the modem's own servers (AT+CIPSERVER, AT#SL) listen on, e.g. 0.0.0.0 to
+    /// accept connections from other machines. [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address)]
+    pub listen_address: Option<IpAddr>,
+
     /// Run N identical modems with distinct numbers, IMEIs, IMSIs and ICCIDs (needs --link
     /// with %d).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
@@ -199,6 +205,7 @@ impl RunArgs {
             no_sim: self.no_sim,
             smsc: self.smsc.clone(),
             state: self.state.clone(),
+            listen_address: self.listen_address.map(|a| a.to_string()),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The tokio shell around the modems: real time, the PTY / TCP / Unix ports of their AT
-//! channels, timers, NVM files, the control socket, the event bus, `--trace` and `--record`.
+//! channels, their real TCP/UDP sockets, timers, NVM files, the control socket, the event bus,
+//! `--trace` and `--record`.
 
 pub mod control;
 pub mod events;
 pub mod pty;
 pub mod record;
 mod session;
+pub mod sockets;
 pub mod trace;
 pub mod world;
 

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::events::{EventBody, WorldEvent};
 use super::pty::{self, PortActivity, VirtualPort};
+use super::sockets::SocketHost;
 use super::{save_nvm, trace, world};
 use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, Output};
@@ -48,6 +49,8 @@ pub(crate) struct Session {
     pub at: Instant,
     /// Outputs being carried out (kept to reuse its allocation).
     pub outputs: Vec<Output>,
+    /// The modem's real TCP/UDP sockets and name lookups.
+    pub sockets: SocketHost,
 }
 
 /// What woke the session.
@@ -59,6 +62,8 @@ enum Wake {
     UnixAccept(io::Result<(UnixStream, tokio::net::unix::SocketAddr)>),
     UnixRead(io::Result<usize>),
     Timer,
+    /// Something happened to a socket, or a lookup finished.
+    Socket(Input),
     Control(Option<ControlMsg>),
     Stop,
 }
@@ -121,6 +126,9 @@ impl Session {
         self.carry_out_outputs().await;
         loop {
             let deadline = self.modem.next_deadline();
+            // While peers take the modem's data more slowly than the client sends it, stop
+            // reading the client: the kernel's buffers then slow it down.
+            let reading_client = !self.sockets.backlogged();
             let wake = {
                 let timer = async {
                     match deadline {
@@ -137,6 +145,9 @@ impl Session {
                     Some(port) => (Some(&mut port.master), port.watcher.as_mut()),
                     None => (None, None),
                 };
+                let master = master.filter(|_| reading_client);
+                let tcp_client = self.tcp_client.as_mut().filter(|_| reading_client);
+                let unix_client = self.unix_client.as_mut().filter(|_| reading_client);
                 let activity = async {
                     match watcher {
                         Some(watcher) => pty::read_activity(watcher).await,
@@ -166,16 +177,19 @@ impl Session {
                 // before it polls us, so a close and reopen are handled before the bytes that
                 // followed them, without an extra inotify read per PTY read. Control requests
                 // come last, so a flood of them never holds up the client's bytes or a timer.
+                // Socket events come after timers, so a busy peer cannot delay a deadline; a
+                // busy client cannot starve them either, as its reads stop at the backlog.
                 tokio::select! {
                     biased;
                     _ = &mut stop => Wake::Stop,
                     a = activity => Wake::PtyActivity(a),
                     r = read_pty_or_wait(master, &mut pty_buf) => Wake::Pty(r),
-                    r = read_or_wait(self.tcp_client.as_mut(), &mut tcp_buf) => Wake::TcpRead(r),
-                    r = read_or_wait(self.unix_client.as_mut(), &mut unix_buf) => Wake::UnixRead(r),
+                    r = read_or_wait(tcp_client, &mut tcp_buf) => Wake::TcpRead(r),
+                    r = read_or_wait(unix_client, &mut unix_buf) => Wake::UnixRead(r),
                     c = tcp_accept => Wake::TcpAccept(c),
                     c = unix_accept => Wake::UnixAccept(c),
                     () = timer => Wake::Timer,
+                    input = self.sockets.next_input() => Wake::Socket(input),
                     m = control => Wake::Control(m),
                 }
             };
@@ -245,11 +259,17 @@ impl Session {
                     let now = self.now();
                     self.feed(now, Input::Timer);
                 }
+                Wake::Socket(input) => {
+                    let now = self.now();
+                    self.feed(now, input);
+                }
                 Wake::Control(Some(msg)) => self.control_request(msg).await,
                 Wake::Control(None) => control_open = false,
             }
             self.carry_out_outputs().await;
         }
+        // Every socket closed and every socket task ended before the modem counts as stopped.
+        self.sockets.shutdown().await;
     }
 
     /// `state`, or something the control plane does to the modem; replies once its bytes are out.
@@ -344,9 +364,8 @@ impl Session {
                         }
                         self.write_dte(&bytes).await;
                     }
-                    Output::Socket(..) | Output::Resolve { .. } => {
-                        // Carried out by the socket host (issue 4, in progress).
-                    }
+                    Output::Socket(id, command) => self.sockets.command(id, command),
+                    Output::Resolve { query, name } => self.sockets.resolve(query, name),
                     Output::SaveNvm(nvm) => {
                         if let Some(path) = &self.nvm_file {
                             save_nvm(path, &nvm);

@@ -16,6 +16,7 @@ use super::events::{BUS_CAPACITY, WorldEvent};
 use super::pty::{self, VirtualPort};
 use super::record::{self, Recorder};
 use super::session::{ControlMsg, Session};
+use super::sockets::SocketHost;
 use super::{StartError, load_nvm, nvm_path};
 use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, ModemState};
@@ -441,6 +442,7 @@ pub async fn start_world(
             control: control_rx,
             at: Instant(0),
             outputs: Vec::new(),
+            sockets: SocketHost::new(resolved.ports.listen_address),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let cleanup_link = info.link.clone().zip(info.pts.clone());

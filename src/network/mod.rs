@@ -1,15 +1,15 @@
 //! The simulated world as data: which modems exist, their identities and ports, and what they
 //! share (the operator and its signal). Parsed from `--config`/scenario JSON or built from the CLI.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::modem::{ModemConfig, NetworkView, Profile};
 
-/// Where a modem's AT channel is served.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a modem's AT channel is served, and where its listening sockets bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortOptions {
     /// Create a PTY and keep this symlink to it (`None`: no PTY, only the sockets below).
     pub pty_link: Option<PathBuf>,
@@ -17,6 +17,22 @@ pub struct PortOptions {
     pub tcp: Option<SocketAddr>,
     /// A Unix stream socket, one client at a time.
     pub unix: Option<PathBuf>,
+    /// The address the modem's own listeners (`AT+CIPSERVER`, `#SL`) bind to.
+    pub listen_address: IpAddr,
+}
+
+/// Where modems listen unless told otherwise: this machine only.
+pub const DEFAULT_LISTEN_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+impl Default for PortOptions {
+    fn default() -> Self {
+        PortOptions {
+            pty_link: None,
+            tcp: None,
+            unix: None,
+            listen_address: DEFAULT_LISTEN_ADDRESS,
+        }
+    }
 }
 
 /// A world file (`simodem run --config`, and the `world` of a scenario).
@@ -84,6 +100,13 @@ pub struct ModemSpec {
     /// NVM directory (`--state`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<PathBuf>,
+    /// The IP address the modem's listeners bind to (`--listen-address`, default 127.0.0.1).
+    #[serde(
+        default,
+        alias = "listen-address",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub listen_address: Option<String>,
 }
 
 /// One modem ready to build: its core configuration and where it is served.
@@ -259,12 +282,19 @@ impl ModemSpec {
         if pty_link.is_none() && tcp.is_none() && self.unix.is_none() {
             return Err("no_pty needs tcp or unix, or the modem has no port".into());
         }
+        let listen_address = match &self.listen_address {
+            Some(text) => {
+                parse_listen_address(text).map_err(|e| format!("listen_address {text:?}: {e}"))?
+            }
+            None => DEFAULT_LISTEN_ADDRESS,
+        };
         Ok(ResolvedModem {
             config,
             ports: PortOptions {
                 pty_link,
                 tcp,
                 unix: self.unix.clone(),
+                listen_address,
             },
             state_dir: self.state.clone(),
         })
@@ -480,6 +510,12 @@ pub fn parse_plmn(text: &str) -> Result<String, String> {
     digits_between(text, 5, 6, "an operator code")
 }
 
+/// The address a modem's listeners bind to: an IPv4 or IPv6 address, no port.
+pub fn parse_listen_address(text: &str) -> Result<IpAddr, String> {
+    text.parse::<IpAddr>()
+        .map_err(|_| "not an IP address like 127.0.0.1, 0.0.0.0 or ::1 (no port)".to_string())
+}
+
 pub fn parse_pin(text: &str) -> Result<String, String> {
     digits_between(text, 4, 8, "a PIN or PUK")
 }
@@ -537,6 +573,34 @@ pub fn parse_cell_hex(text: &str, what: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_address_defaults_to_loopback_and_must_be_an_ip() {
+        let resolve = |listen_address: Option<&str>| {
+            WorldSpec {
+                modems: vec![ModemSpec {
+                    listen_address: listen_address.map(str::to_string),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .resolve()
+        };
+        let default = resolve(None).expect("resolve");
+        assert_eq!(default[0].ports.listen_address.to_string(), "127.0.0.1");
+        let any = resolve(Some("0.0.0.0")).expect("resolve");
+        assert_eq!(any[0].ports.listen_address.to_string(), "0.0.0.0");
+        let v6 = resolve(Some("::1")).expect("resolve");
+        assert_eq!(v6[0].ports.listen_address.to_string(), "::1");
+        let error = resolve(Some("127.0.0.1:80")).expect_err("a port is not an address");
+        assert!(
+            error.contains("listen_address \"127.0.0.1:80\"") && error.contains("not an IP"),
+            "{error}"
+        );
+        let spec: WorldSpec =
+            serde_json::from_str(r#"{"modems": [{"listen-address": "10.0.0.1"}]}"#).expect("json");
+        assert_eq!(spec.modems[0].listen_address.as_deref(), Some("10.0.0.1"));
+    }
 
     #[test]
     fn identities_of_replicated_modems_are_distinct_and_imeis_pass_luhn() {
