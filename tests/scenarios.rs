@@ -158,9 +158,11 @@ fn scenarios_replay_green_in_real_time_over_real_ptys() {
     }
 }
 
-#[test]
-fn peers_talk_through_the_real_loopback_in_real_time() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/peers-on-the-loopback.json");
+/// Replays a file of `scenarios/` in real time and asserts that every step held.
+fn replays_green_in_real_time(name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
     let scenario = Scenario::from_file(&path).expect("parse");
     let outcome = simodem::scenario::run_realtime(&scenario);
     assert!(
@@ -169,6 +171,23 @@ fn peers_talk_through_the_real_loopback_in_real_time() {
         report::describe(&scenario, &outcome, 0.0)
     );
     assert_eq!(outcome.steps_run, scenario.steps.len());
+}
+
+#[test]
+fn peers_talk_through_the_real_loopback_in_real_time() {
+    replays_green_in_real_time("peers-on-the-loopback.json");
+}
+
+#[test]
+fn a_modem_talks_to_real_peers_and_to_another_modem_in_real_time() {
+    // The same files as on the virtual clock, over the host's real sockets (~11 s).
+    for name in [
+        "tcp-client-to-a-peer.json",
+        "tcp-server-and-modem-to-modem.json",
+        "tcp-transparent-mode-with-a-peer.json",
+    ] {
+        replays_green_in_real_time(name);
+    }
 }
 
 const WRONG_PEER: &str = r#"{
