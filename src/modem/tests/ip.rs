@@ -703,13 +703,40 @@ fn seeded_random_tcpip_sessions_never_break_the_modem() {
     use rand::{RngExt, SeedableRng, rngs::StdRng};
     let mut rng = StdRng::seed_from_u64(0x5EED_0004);
     let lines: &[&str] = &[
-        "AT+CIPSHUT", "AT+CSTT", "AT+CIICR", "AT+CIFSR", "AT+CIPMUX=1", "AT+CIPMUX=0",
-        "AT+CIPMODE=1", "AT+CIPMODE=0", "AT+CIPSTART=\"TCP\",\"127.0.0.1\",5000",
-        "AT+CIPSTART=1,\"UDP\",\"localhost\",7", "AT+CIPSEND", "AT+CIPSEND=3", "AT+CIPSEND=1,2",
-        "AT+CIPCLOSE", "AT+CIPCLOSE=1", "AT+CIPSERVER=1,8888", "AT+CIPSERVER=0", "ATO", "ATH",
-        "ATD*99#", "AT+CIPRXGET=1", "AT+CIPRXGET=2,1,5", "AT+CIPRXGET=3,10", "AT+CIPSTATUS",
-        "AT+CIPSTATUS=1", "AT+CIPQSEND=1", "AT+CIPHEAD=1", "AT+CDNSGIP=x", "AT+CGATT=0",
-        "AT+CGATT=1", "AT&D2", "AT&D1", "AT+CIPCCFG=3,2,8,1", "+++",
+        "AT+CIPSHUT",
+        "AT+CSTT",
+        "AT+CIICR",
+        "AT+CIFSR",
+        "AT+CIPMUX=1",
+        "AT+CIPMUX=0",
+        "AT+CIPMODE=1",
+        "AT+CIPMODE=0",
+        "AT+CIPSTART=\"TCP\",\"127.0.0.1\",5000",
+        "AT+CIPSTART=1,\"UDP\",\"localhost\",7",
+        "AT+CIPSEND",
+        "AT+CIPSEND=3",
+        "AT+CIPSEND=1,2",
+        "AT+CIPCLOSE",
+        "AT+CIPCLOSE=1",
+        "AT+CIPSERVER=1,8888",
+        "AT+CIPSERVER=0",
+        "ATO",
+        "ATH",
+        "ATD*99#",
+        "AT+CIPRXGET=1",
+        "AT+CIPRXGET=2,1,5",
+        "AT+CIPRXGET=3,10",
+        "AT+CIPSTATUS",
+        "AT+CIPSTATUS=1",
+        "AT+CIPQSEND=1",
+        "AT+CIPHEAD=1",
+        "AT+CDNSGIP=x",
+        "AT+CGATT=0",
+        "AT+CGATT=1",
+        "AT&D2",
+        "AT&D1",
+        "AT+CIPCCFG=3,2,8,1",
+        "+++",
     ];
     let mut h = gprs_up();
     for round in 0..20_000u32 {
@@ -732,8 +759,12 @@ fn seeded_random_tcpip_sessions_never_break_the_modem() {
                     3 => SocketEvent::Sent(rng.random_range(0..10)),
                     4 => SocketEvent::Closed,
                     5 => SocketEvent::Reset("x".into()),
-                    6 => SocketEvent::Incoming { peer: addr("127.0.0.1:1") },
-                    _ => SocketEvent::Listening { local: addr("127.0.0.1:8888") },
+                    6 => SocketEvent::Incoming {
+                        peer: addr("127.0.0.1:1"),
+                    },
+                    _ => SocketEvent::Listening {
+                        local: addr("127.0.0.1:8888"),
+                    },
                 };
                 h.net(socket, event);
             }
