@@ -262,7 +262,7 @@ fn transparent_mode_moves_bytes_both_ways_intact_with_a_slow_reader() {
             Err(e) => panic!("DTE read: {e}"),
         }
         reads += 1;
-        if reads % 64 == 0 {
+        if reads.is_multiple_of(64) {
             thread::sleep(Duration::from_millis(1));
         }
     }
