@@ -139,6 +139,30 @@ fn refused_port_and_unresolvable_name_are_connect_fail_and_the_modem_goes_on() {
 }
 
 #[test]
+fn udp_connection_sends_and_receives_datagrams() {
+    let (world, mut port) = ready("udp");
+    bring_up(&mut port);
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    server.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let server_port = server.local_addr().expect("addr").port();
+    port.exchange(
+        format!("AT+CIPSTART=\"UDP\",\"127.0.0.1\",{server_port}\r").as_bytes(),
+        b"\r\nOK\r\n\r\nCONNECT OK\r\n",
+    );
+    port.exchange(b"AT+CIPSEND=4\r", b"\r\n> ");
+    port.exchange(b"ping", b"\r\nSEND OK\r\n");
+    let mut buf = [0u8; 64];
+    let (n, from) = server.recv_from(&mut buf).expect("datagram");
+    assert_eq!(&buf[..n], b"ping");
+    server.send_to(b"pong", from).expect("reply");
+    port.expect(b"pong");
+    port.exchange(b"AT+CIPSTATUS\r", b"\r\nOK\r\n\r\nSTATE: CONNECT OK\r\n");
+    port.exchange(b"AT+CIPCLOSE\r", b"\r\nCLOSE OK\r\n");
+    port.exchange(b"AT+CIPSTATUS\r", b"\r\nOK\r\n\r\nSTATE: UDP CLOSED\r\n");
+    world.stop();
+}
+
+#[test]
 fn cipserver_accepts_a_real_client_and_peer_reset_is_closed() {
     let (world, mut port) = ready("server");
     bring_up(&mut port);
