@@ -50,6 +50,21 @@ impl PtyMaster {
         }
     }
 
+    /// Reads what the kernel holds now without waiting; `Ok(0)` when nothing is there.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for buf.len() writable bytes.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() == io::ErrorKind::WouldBlock {
+            Ok(0)
+        } else {
+            Err(error)
+        }
+    }
+
     pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             // SAFETY: bytes is valid for bytes.len() readable bytes.

@@ -211,8 +211,13 @@ impl Session {
                 }
                 Wake::PtyActivity(Ok(events)) => {
                     // One at a time: a close and a reopen in one batch are a DTR drop and a raise.
-                    for event in events {
-                        self.pty_event(event);
+                    for (i, event) in events.iter().enumerate() {
+                        // Bytes the client wrote and then closed the port: they came first.
+                        let reopened = events[i..].contains(&PortActivity::Opened);
+                        if *event == PortActivity::Closed && !reopened {
+                            self.take_input_written_before_close();
+                        }
+                        self.pty_event(*event);
                         self.sync_attached();
                     }
                 }
@@ -293,6 +298,24 @@ impl Session {
         };
         // The requester may have gone away; the modem carries on.
         let _ = msg.reply.send(line);
+    }
+
+    /// Feeds what the client wrote before a close the watcher reported ahead of the bytes.
+    fn take_input_written_before_close(&mut self) {
+        if self.pty_clients == 0 {
+            return;
+        }
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let read = match self.port.as_ref() {
+                Some(port) => port.master.try_read(&mut buf),
+                None => return,
+            };
+            match read {
+                Ok(n) if n > 0 => self.dte_input(&buf[..n]),
+                _ => return,
+            }
+        }
     }
 
     fn pty_event(&mut self, event: PortActivity) {

@@ -1,0 +1,72 @@
+//! Descriptor accounting for the TCP/IP stack, alone in its own test binary so that no other
+//! test opens or closes descriptors in this process while it counts them.
+
+mod support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{Port, TIMEOUT, World, scratch};
+
+fn ready() -> (World, Port) {
+    let world = World::one(&scratch("tcpip-fds", "fds"));
+    let mut port = world.port(0);
+    world.ctl().wait_registered(0);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    port.exchange(b"AT+CSTT=\"internet\",\"\",\"\"\r", b"\r\nOK\r\n");
+    port.exchange(b"AT+CIICR\r", b"\r\nOK\r\n");
+    port.exchange(b"AT+CIFSR\r", b"\r\n10.64.0.2\r\n");
+    (world, port)
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// 1,000 connections opened and closed through AT commands leave no socket or task behind.
+#[test]
+fn a_thousand_connections_leave_no_descriptor_behind() {
+    let (world, mut port) = ready();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let stop = Arc::new(AtomicBool::new(false));
+    let accepting = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    // Held until the modem closes it, so the modem is always the one closing.
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(TIMEOUT));
+                        let _ = stream.read_to_end(&mut Vec::new());
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        })
+    };
+    let open = format!("AT+CIPSTART=\"TCP\",\"127.0.0.1\",{server_port}\r");
+    port.exchange(open.as_bytes(), b"\r\nOK\r\n\r\nCONNECT OK\r\n");
+    port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
+    let before = open_fds();
+    for _ in 0..1000 {
+        port.send(open.as_bytes());
+        port.expect(b"\r\nOK\r\n\r\nCONNECT OK\r\n");
+        port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
+    }
+    port.exchange(b"AT\r", b"\r\nOK\r\n");
+    let deadline = Instant::now() + TIMEOUT;
+    while open_fds() > before && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(open_fds(), before, "descriptors after 1,000 connections");
+    stop.store(true, Ordering::Relaxed);
+    accepting.join().expect("acceptor");
+    world.stop();
+}
