@@ -254,3 +254,30 @@ fn a_peer_waiting_for_a_connection_times_out_in_modem_time() {
     );
     assert_eq!(failure.at.as_millis(), 30_000);
 }
+
+// The five seed stories of the TCP/IP issue, over real PTYs and the host's real sockets.
+
+#[test]
+fn story_1a_server_bytes_reach_the_dte_as_data_in_real_time() {
+    replays_green_in_real_time("story-1a-server-bytes-reach-the-dte-as-data.json");
+}
+
+#[test]
+fn story_1b_escape_command_and_return_with_ato_in_real_time() {
+    replays_green_in_real_time("story-1b-escape-command-and-return-with-ato.json");
+}
+
+#[test]
+fn story_1c_plus_signs_without_guard_are_data_in_real_time() {
+    replays_green_in_real_time("story-1c-plus-signs-without-guard-are-data.json");
+}
+
+#[test]
+fn story_1d_peer_closes_during_transparent_mode_in_real_time() {
+    replays_green_in_real_time("story-1d-peer-closes-during-transparent-mode.json");
+}
+
+#[test]
+fn story_1e_multi_connection_client_and_server_in_real_time() {
+    replays_green_in_real_time("story-1e-multi-connection-client-and-server.json");
+}

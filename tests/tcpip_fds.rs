@@ -6,7 +6,7 @@ mod support;
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,11 @@ fn a_thousand_connections_leave_no_descriptor_behind() {
     let server_port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
     let stop = Arc::new(AtomicBool::new(false));
+    // Connections the server side has seen closed and dropped.
+    let finished = Arc::new(AtomicUsize::new(0));
     let accepting = {
         let stop = stop.clone();
+        let finished = finished.clone();
         thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -45,6 +48,8 @@ fn a_thousand_connections_leave_no_descriptor_behind() {
                         let _ = stream.set_nonblocking(false);
                         let _ = stream.set_read_timeout(Some(TIMEOUT));
                         let _ = stream.read_to_end(&mut Vec::new());
+                        drop(stream);
+                        finished.fetch_add(1, Ordering::SeqCst);
                     }
                     Err(_) => thread::sleep(Duration::from_millis(1)),
                 }
@@ -54,6 +59,14 @@ fn a_thousand_connections_leave_no_descriptor_behind() {
     let open = format!("AT+CIPSTART=\"TCP\",\"127.0.0.1\",{server_port}\r");
     port.exchange(open.as_bytes(), b"\r\nOK\r\n\r\nCONNECT OK\r\n");
     port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
+    let settled = |count: usize| {
+        let deadline = Instant::now() + TIMEOUT;
+        while finished.load(Ordering::SeqCst) < count && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(finished.load(Ordering::SeqCst), count, "server side closed");
+    };
+    settled(1);
     let before = open_fds();
     for _ in 0..1000 {
         port.send(open.as_bytes());
@@ -61,6 +74,7 @@ fn a_thousand_connections_leave_no_descriptor_behind() {
         port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
     }
     port.exchange(b"AT\r", b"\r\nOK\r\n");
+    settled(1001);
     let deadline = Instant::now() + TIMEOUT;
     while open_fds() > before && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
