@@ -11,20 +11,26 @@
 //! - the baseline: `socat pty,raw,echo=0,link=<path> tcp:127.0.0.1:<port>`.
 //!
 //! The very same code drives both: a PTY fd in non-blocking mode (read/write, `poll` only when
-//! the kernel says `EAGAIN`), a blocking `TcpStream`, 64 KiB chunks on every side. Throughput
-//! moves N MiB of pseudo-random bytes with runs of `+`, 0x1A and 0x1B DTE→TCP, TCP→DTE, and both
-//! at once, in rounds that alternate which side goes first; the bytes that arrived are checked
-//! by length and SHA-256 after the clock stopped. Latency is one message at a time: written on
-//! one end, timed until all of it was read on the other.
+//! the kernel says `EAGAIN`), a blocking `TcpStream`, 64 KiB chunks on every side.
 //!
-//! DTE→TCP latency uses 1,024-byte messages: `+CIPCCFG` SendSz is 1,024, so a shorter message is
-//! held for WaitTm (200 ms) before it is sent, by design (the module packs data the same way).
+//! - Throughput: N MiB of pseudo-random bytes with runs of `+`, 0x1A and 0x1B, DTE→TCP, TCP→DTE
+//!   and both at once, in rounds that alternate which side goes first; the bytes that arrived
+//!   are checked by length and SHA-256 after the clock stopped. Each run also records the CPU
+//!   time of the relay (simodem's runtime thread, or the socat process) from `schedstat`: per MB
+//!   moved it is steadier than MB/s on a small, shared machine.
+//! - Latency: one message at a time, written on one end and timed until all of it was read on
+//!   the other, with the threads pinned (all on CPU 0; relay on CPU 1): unpinned, the figures
+//!   jump between a same-CPU and a cross-CPU wake-up from run to run. DTE→TCP uses 1,024-byte
+//!   messages: `+CIPCCFG` SendSz is 1,024, so a shorter message waits WaitTm (200 ms) before it
+//!   is sent, by design (the module packs data the same way).
 //!
 //! `cargo bench --bench transparent` runs the full measurement and writes
 //! `target/bench-transparent.json`; without `--bench` (as under `cargo test --all-targets`) it
-//! runs a short smoke version. `SIMODEM_BENCH_MIB` (default 64), `SIMODEM_BENCH_ROUNDS`
-//! (default 7) and `SIMODEM_BENCH_SAMPLES` (latency samples per side and kind, default 2000)
-//! change the sizes; `SIMODEM_BENCH_SOCAT` the socat to run.
+//! runs a short smoke version. Environment: `SIMODEM_BENCH_MIB` (default 64),
+//! `SIMODEM_BENCH_ROUNDS` (7), `SIMODEM_BENCH_SAMPLES` (latency samples per side and kind, 2000),
+//! `SIMODEM_BENCH_PARTS` (`up,down,both,latency`), `SIMODEM_BENCH_THROUGHPUT_AT` (`free`) and
+//! `SIMODEM_BENCH_LATENCY_AT` (`same,split`) from `free`/`same`/`split`, `SIMODEM_BENCH_SOCAT`
+//! (`/usr/bin/socat`), `SIMODEM_BENCH_JSON` (where the results go).
 
 mod common;
 
@@ -65,6 +71,10 @@ struct Plan {
     samples: usize,
     latency_rounds: usize,
     latency_warmup: usize,
+    /// Where throughput runs (`SIMODEM_BENCH_THROUGHPUT_AT`, default `free`).
+    throughput_at: Vec<Placement>,
+    /// Where latency runs (`SIMODEM_BENCH_LATENCY_AT`, default `same,split`).
+    latency_at: Vec<Placement>,
 }
 
 impl Plan {
@@ -84,6 +94,21 @@ impl Plan {
         let mib = env("SIMODEM_BENCH_MIB", mib)?;
         let samples = env("SIMODEM_BENCH_SAMPLES", samples)?;
         let latency_rounds = if full { 10 } else { 2 };
+        let placements = |name: &str, default: &str| -> Result<Vec<Placement>, String> {
+            let list = std::env::var(name).unwrap_or_else(|_| default.into());
+            let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut placements = Vec::new();
+            for word in list.split(',').map(str::trim) {
+                let placement = Placement::parse(word)
+                    .ok_or_else(|| format!("{name}: {word:?} is not one of free, same, split"))?;
+                if placement == Placement::SplitCpus && nproc < 2 {
+                    eprintln!("NOTICE: one CPU: no split placement");
+                    continue;
+                }
+                placements.push(placement);
+            }
+            Ok(placements)
+        };
         let parts = std::env::var("SIMODEM_BENCH_PARTS")
             .unwrap_or_else(|_| "up,down,both,latency".into())
             .split(',')
@@ -97,6 +122,8 @@ impl Plan {
             samples: samples.div_ceil(latency_rounds) * latency_rounds,
             latency_rounds,
             latency_warmup: if full { 200 } else { 20 },
+            throughput_at: placements("SIMODEM_BENCH_THROUGHPUT_AT", "free")?,
+            latency_at: placements("SIMODEM_BENCH_LATENCY_AT", "same,split")?,
         })
     }
 }
@@ -220,6 +247,93 @@ fn socket_stray(peer: &TcpStream) -> io::Result<Vec<u8>> {
     };
     peer.set_nonblocking(false)?;
     result.map(|()| stray)
+}
+
+// ----- where the threads run -----
+
+/// Which CPUs the bench's threads and the relays may use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Placement {
+    /// Wherever the scheduler puts them.
+    Free,
+    /// The bench's threads and the relay all on CPU 0: every wake-up stays on one CPU.
+    SameCpu,
+    /// The bench's threads on CPU 0, the relay on CPU 1.
+    SplitCpus,
+}
+
+impl Placement {
+    fn parse(name: &str) -> Option<Placement> {
+        match name {
+            "free" => Some(Placement::Free),
+            "same" => Some(Placement::SameCpu),
+            "split" => Some(Placement::SplitCpus),
+            _ => None,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Placement::Free => "free",
+            Placement::SameCpu => "same",
+            Placement::SplitCpus => "split",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Placement::Free => "unpinned",
+            Placement::SameCpu => "bench threads and relay on CPU 0",
+            Placement::SplitCpus => "bench threads on CPU 0, relay on CPU 1",
+        }
+    }
+}
+
+fn one_cpu(cpu: usize) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+    }
+    set
+}
+
+/// Sets the CPU mask of thread `tid` (0: the calling thread; threads it spawns later inherit it).
+fn set_affinity(tid: libc::pid_t, set: &libc::cpu_set_t) -> io::Result<()> {
+    // SAFETY: set is a valid cpu_set_t of the size given.
+    check(
+        unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), set) },
+        "sched_setaffinity",
+    )?;
+    Ok(())
+}
+
+/// The calling thread's CPU mask.
+fn affinity() -> io::Result<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is plain data that sched_getaffinity fills.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid, writable cpu_set_t of the size given.
+    check(
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) },
+        "sched_getaffinity",
+    )?;
+    Ok(set)
+}
+
+/// Puts the calling thread (so the bench threads it spawns) and both relays where `placement`
+/// says; `all` is the mask to go back to for `Free`.
+fn place(placement: Placement, sides: [&Endpoint; 2], all: &libc::cpu_set_t) -> io::Result<()> {
+    let (bench, relay) = match placement {
+        Placement::Free => (*all, *all),
+        Placement::SameCpu => (one_cpu(0), one_cpu(0)),
+        Placement::SplitCpus => (one_cpu(0), one_cpu(1)),
+    };
+    set_affinity(0, &bench)?;
+    for side in sides {
+        set_affinity(side.relay, &relay)?;
+    }
+    Ok(())
 }
 
 // ----- the data -----
@@ -411,8 +525,8 @@ struct Endpoint {
     name: &'static str,
     pty: Client,
     peer: TcpStream,
-    /// `schedstat` of the thread that relays the bytes (the runtime thread, or socat).
-    relay: PathBuf,
+    /// The thread that relays the bytes: simodem's runtime thread, or socat (one thread).
+    relay: libc::pid_t,
     /// The emulator or socat behind the PTY (dropped last: stopped or killed).
     _owner: Box<dyn std::any::Any>,
 }
@@ -424,12 +538,13 @@ impl Endpoint {
 
     /// CPU time the relay has used so far (the first field of `schedstat`, in ns).
     fn relay_cpu(&self) -> io::Result<Duration> {
-        let stat = std::fs::read_to_string(&self.relay)?;
+        let path = format!("/proc/{}/schedstat", self.relay);
+        let stat = std::fs::read_to_string(&path)?;
         stat.split_whitespace()
             .next()
             .and_then(|ns| ns.parse().ok())
             .map(Duration::from_nanos)
-            .ok_or_else(|| io::Error::other(format!("{}: unreadable", self.relay.display())))
+            .ok_or_else(|| io::Error::other(format!("{path}: unreadable")))
     }
 
     /// The loopback listener both sides connect to.
@@ -464,7 +579,7 @@ impl Endpoint {
         name: &'static str,
         pty: Client,
         peer: TcpStream,
-        relay: PathBuf,
+        relay: libc::pid_t,
         owner: Box<dyn std::any::Any>,
     ) -> io::Result<Self> {
         peer.set_nonblocking(false)?;
@@ -583,7 +698,7 @@ impl Endpoint {
             "\r\nOK\r\n\r\nCONNECT\r\n",
         )?;
         let peer = Endpoint::accept(&listener, || Ok(()))?;
-        let relay = PathBuf::from(format!("/proc/self/task/{}/schedstat", emulator.tid));
+        let relay = emulator.tid;
         Endpoint::finish("simodem", pty, peer, relay, Box::new(emulator))
             .map_err(|e| format!("simodem: {e}"))
     }
@@ -607,7 +722,7 @@ impl Endpoint {
         // socat makes the link before it connects.
         let pty =
             Client::open(&socat.link).map_err(|e| format!("open {}: {e}", socat.link.display()))?;
-        let relay = PathBuf::from(format!("/proc/{}/schedstat", socat.child.id()));
+        let relay = libc::pid_t::try_from(socat.child.id()).expect("a pid fits pid_t");
         Endpoint::finish("socat", pty, peer, relay, Box::new(socat))
             .map_err(|e| format!("socat: {e}"))
     }
@@ -794,6 +909,7 @@ fn range(values: &[f64]) -> (f64, f64) {
 
 /// One kind of run (DTE→TCP, TCP→DTE or both at once), every round of both sides.
 struct ModeResult {
+    placement: Placement,
     label: &'static str,
     key: &'static str,
     /// MB/s DTE→TCP, when the mode moves bytes that way.
@@ -806,6 +922,7 @@ struct ModeResult {
 fn throughput(
     plan: &Plan,
     sides: [&Endpoint; 2],
+    all_cpus: &libc::cpu_set_t,
     up: &Payload,
     down: &Payload,
 ) -> io::Result<Vec<ModeResult>> {
@@ -815,18 +932,23 @@ fn throughput(
         down: vec![0u8; len],
     };
     let mut results = Vec::new();
-    for (mode, label, key, part) in [
+    let runs = [
         (Mode::Up, "DTE→TCP", "dte_to_tcp", "up"),
         (Mode::Down, "TCP→DTE", "tcp_to_dte", "down"),
         (Mode::Both, "both at once", "both", "both"),
-    ] {
-        if !plan.wants(part) {
-            continue;
-        }
+    ];
+    let runs = plan.throughput_at.iter().flat_map(|&placement| {
+        runs.iter()
+            .filter(|run| plan.wants(run.3))
+            .map(move |&(mode, label, key, _)| (placement, mode, label, key))
+    });
+    for (placement, mode, label, key) in runs {
+        place(placement, sides, all_cpus)?;
         for side in sides {
             transfer(side, mode, plan.warmup_mib << 20, up, down, &mut sinks)?;
         }
         let mut result = ModeResult {
+            placement,
             label,
             key,
             up: mode.up().then(Rates::default),
@@ -857,6 +979,7 @@ fn throughput(
         }
         results.push(result);
     }
+    place(Placement::Free, sides, all_cpus)?;
     eprintln!();
     Ok(results)
 }
@@ -929,19 +1052,29 @@ fn one_way(ep: &Endpoint, kind: &LatencyKind, count: usize) -> io::Result<Vec<Du
 }
 
 struct LatencyRow {
+    placement: Placement,
     kind: &'static LatencyKind,
     simodem: Summary,
     socat: Summary,
     samples: usize,
 }
 
-fn latency(plan: &Plan, sides: [&Endpoint; 2]) -> io::Result<Vec<LatencyRow>> {
+fn latency(
+    plan: &Plan,
+    sides: [&Endpoint; 2],
+    all_cpus: &libc::cpu_set_t,
+) -> io::Result<Vec<LatencyRow>> {
     let per_round = plan.samples / plan.latency_rounds;
     let mut rows = Vec::new();
     if !plan.wants("latency") {
         return Ok(rows);
     }
-    for kind in &LATENCY_KINDS {
+    let runs = plan
+        .latency_at
+        .iter()
+        .flat_map(|&placement| LATENCY_KINDS.iter().map(move |kind| (placement, kind)));
+    for (placement, kind) in runs {
+        place(placement, sides, all_cpus)?;
         let (mut simodem, mut socat) = (Vec::new(), Vec::new());
         for side in sides {
             one_way(side, kind, plan.latency_warmup)?;
@@ -965,12 +1098,14 @@ fn latency(plan: &Plan, sides: [&Endpoint; 2]) -> io::Result<Vec<LatencyRow>> {
         }
         eprint!(".");
         rows.push(LatencyRow {
+            placement,
             kind,
             samples: simodem.len(),
             simodem: summarize(&simodem),
             socat: summarize(&socat),
         });
     }
+    place(Placement::Free, sides, all_cpus)?;
     eprintln!();
     Ok(rows)
 }
@@ -1103,7 +1238,12 @@ fn report(
         format!("{:.1} [{lo:.1}–{hi:.1}]", median(values))
     };
     let mut throughput_json = Vec::new();
+    let mut shown = None;
     for result in results {
+        if shown != Some(result.placement) {
+            shown = Some(result.placement);
+            println!("  {}:", result.placement.describe());
+        }
         for (rates, direction, key) in [
             (&result.up, "DTE→TCP", "dte_to_tcp"),
             (&result.down, "TCP→DTE", "tcp_to_dte"),
@@ -1123,6 +1263,7 @@ fn report(
                 verdict(ratio)
             );
             throughput_json.push(json!({
+                "placement": result.placement.key(),
                 "run": result.key,
                 "direction": key,
                 "simodem_mb_s": rates.simodem,
@@ -1143,7 +1284,12 @@ fn report(
         "relay CPU µs per MB", "simodem", "socat", "ratio"
     );
     let mut cpu_json = Vec::new();
+    let mut shown = None;
     for result in results {
+        if shown != Some(result.placement) {
+            shown = Some(result.placement);
+            println!("  {}:", result.placement.describe());
+        }
         let (sim, soc) = (median(&result.cpu.simodem), median(&result.cpu.socat));
         println!(
             "{:<24} {:>26} {:>26} {:>7.3}x",
@@ -1153,6 +1299,7 @@ fn report(
             sim / soc
         );
         cpu_json.push(json!({
+            "placement": result.placement.key(),
             "run": result.key,
             "simodem_us_per_mb": result.cpu.simodem,
             "socat_us_per_mb": result.cpu.socat,
@@ -1179,7 +1326,12 @@ fn report(
         "p99 ×"
     );
     let mut latency_json = Vec::new();
+    let mut shown = None;
     for row in latencies {
+        if shown != Some(row.placement) {
+            shown = Some(row.placement);
+            println!("  {}:", row.placement.describe());
+        }
         let (s, b) = (&row.simodem, &row.socat);
         println!(
             "{:<16} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7.2}x {:>7.2}x",
@@ -1194,6 +1346,7 @@ fn report(
             s.p99 / b.p99
         );
         latency_json.push(json!({
+            "placement": row.placement.key(),
             "kind": row.kind.key,
             "bytes": row.kind.size,
             "samples": row.samples,
@@ -1263,8 +1416,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sides = [&simodem, &baseline];
         let busy = machine_busy_before();
         let load_before = loadavg();
-        let results = throughput(&plan, sides, &up, &down)?;
-        let latencies = latency(&plan, sides)?;
+        let all_cpus = affinity()?;
+        let results = throughput(&plan, sides, &all_cpus, &up, &down)?;
+        let latencies = latency(&plan, sides, &all_cpus)?;
         let load = (load_before, loadavg());
         Ok(report(
             &plan, full, &version, &results, &latencies, load, busy,
