@@ -208,6 +208,20 @@ fn to_activity(events: inotify::Events<'_>) -> Vec<PortActivity> {
 }
 
 /// Waits for clients to open or close the slave; returns what happened, in order.
+/// Opens and closes already queued, without waiting (empty when there are none).
+pub fn pending_activity(watcher: &mut AsyncFd<Inotify>) -> Vec<PortActivity> {
+    let mut buffer = [0u8; 1024];
+    let mut activity = Vec::new();
+    while let Ok(events) = watcher.get_mut().read_events(&mut buffer) {
+        let batch = to_activity(events);
+        if batch.is_empty() {
+            break;
+        }
+        activity.extend(batch);
+    }
+    activity
+}
+
 pub async fn read_activity(watcher: &mut AsyncFd<Inotify>) -> io::Result<Vec<PortActivity>> {
     let mut buffer = [0u8; 1024];
     loop {

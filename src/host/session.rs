@@ -209,7 +209,14 @@ impl Session {
                     self.pty_clients = 0;
                     self.sync_attached();
                 }
-                Wake::PtyActivity(Ok(events)) => {
+                Wake::PtyActivity(Ok(mut events)) => {
+                    // A reopen queued right behind the close must be seen before deciding
+                    // whose bytes are waiting in the PTY.
+                    if events.contains(&PortActivity::Closed)
+                        && let Some(watcher) = self.port.as_mut().and_then(|p| p.watcher.as_mut())
+                    {
+                        events.extend(pty::pending_activity(watcher));
+                    }
                     // One at a time: a close and a reopen in one batch are a DTR drop and a raise.
                     for (i, event) in events.iter().enumerate() {
                         // Bytes the client wrote and then closed the port: they came first.
