@@ -20,14 +20,12 @@ mod common;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Client, check, make_raw, micros, percentile, read_some, summarize, write_all};
-
-use simodem::host::{HostedModem, PortOptions};
-use simodem::modem::ModemConfig;
+use common::{
+    Client, Emulator, check, make_raw, micros, percentile, read_some, summarize, write_all,
+};
 
 const COMMAND: &[u8] = b"AT\r";
 const MODEM_ANSWER: &[u8] = b"\r\nOK\r\n";
@@ -118,77 +116,6 @@ impl Echo {
 
     fn stop(mut self) {
         self.held_slave = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-// ----- simodem on a current-thread runtime in its own thread -----
-
-struct Emulator {
-    slave_path: PathBuf,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Emulator {
-    fn start(link: PathBuf) -> Result<Emulator, String> {
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<PathBuf, String>>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("simodem".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let hosted = HostedModem {
-                        config: ModemConfig::new(&simodem::modem::profile::SIM900),
-                        ports: PortOptions {
-                            pty_link: Some(link),
-                            ..PortOptions::default()
-                        },
-                        state_dir: None,
-                    };
-                    match simodem::host::start(hosted).await {
-                        Ok(running) => {
-                            let Some(slave) = running.slave_path.clone() else {
-                                let _ = ready_tx.send(Err("no PTY was created".into()));
-                                return;
-                            };
-                            let _ = ready_tx.send(Ok(slave));
-                            let _ = stop_rx.await;
-                            running.stop().await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.to_string()));
-                        }
-                    }
-                });
-            })
-            .map_err(|e| format!("spawn: {e}"))?;
-        let slave_path = ready_rx
-            .recv()
-            .map_err(|_| "simodem thread died before it was ready".to_string())??;
-        Ok(Emulator {
-            slave_path,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
-    }
-
-    fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -375,6 +302,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(baseline);
     echo.stop();
     drop(modem);
-    emulator.stop();
+    drop(emulator);
     Ok(())
 }

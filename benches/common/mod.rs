@@ -5,8 +5,13 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use simodem::host::{HostedModem, PortOptions};
+use simodem::modem::ModemConfig;
 
 pub fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -186,5 +191,84 @@ pub fn summarize(samples: &[Duration]) -> Summary {
         p50: micros(percentile(&sorted, 50.0)),
         p99: micros(percentile(&sorted, 99.0)),
         max: micros(sorted[sorted.len() - 1]),
+    }
+}
+
+// ----- simodem on a current-thread runtime in its own thread -----
+
+/// One SIM900 on a PTY, hosted as the binary hosts it; stopped when dropped.
+pub struct Emulator {
+    pub slave_path: PathBuf,
+    /// The runtime thread's id: all of the modem's work runs on it.
+    pub tid: libc::pid_t,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    pub fn start(link: PathBuf) -> Result<Emulator, String> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(PathBuf, libc::pid_t), String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("simodem".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let hosted = HostedModem {
+                        config: ModemConfig::new(&simodem::modem::profile::SIM900),
+                        ports: PortOptions {
+                            pty_link: Some(link),
+                            ..PortOptions::default()
+                        },
+                        state_dir: None,
+                    };
+                    match simodem::host::start(hosted).await {
+                        Ok(running) => {
+                            let Some(slave) = running.slave_path.clone() else {
+                                let _ = ready_tx.send(Err("no PTY was created".into()));
+                                return;
+                            };
+                            // SAFETY: gettid has no preconditions.
+                            let tid = unsafe { libc::gettid() };
+                            let _ = ready_tx.send(Ok((slave, tid)));
+                            let _ = stop_rx.await;
+                            running.stop().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| format!("spawn: {e}"))?;
+        let (slave_path, tid) = ready_rx
+            .recv()
+            .map_err(|_| "simodem thread died before it was ready".to_string())??;
+        Ok(Emulator {
+            slave_path,
+            tid,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
