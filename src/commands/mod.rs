@@ -425,6 +425,27 @@ pub(crate) fn str_param(command: &Command, index: usize) -> Option<&str> {
         .map(|p| p.text.as_str())
 }
 
+/// `=?` prints `test`, `?` prints `read`; any other form fails with `otherwise`.
+pub(crate) fn test_or_read(
+    modem: &mut Modem,
+    command: &Command,
+    test: &str,
+    read: String,
+    otherwise: CmdError,
+) -> CmdResult {
+    match command.form {
+        Form::Test => {
+            modem.info.push(test.to_string());
+            Ok(Done::Ok)
+        }
+        Form::Read => {
+            modem.info.push(read);
+            Ok(Done::Ok)
+        }
+        _ => Err(otherwise),
+    }
+}
+
 /// Fails when more than `max` parameters were given.
 pub(crate) fn at_most(command: &Command, max: usize) -> Result<(), CmdError> {
     if params(command).len() > max {

@@ -3,26 +3,13 @@
 
 use super::{
     CmdError, CmdResult, Done, at_most, int_param, numeric_setting, required_int, str_param,
+    test_or_read,
 };
 use crate::at::{Command, Form};
 use crate::dte::ResultCode;
 use crate::modem::calendar::{civil_from_days, days_from_civil};
 use crate::modem::profile::BootUrc;
 use crate::modem::{Modem, Sim, TimerKind};
-
-fn test_or_read(modem: &mut Modem, command: &Command, test: &str, read: String) -> CmdResult {
-    match command.form {
-        Form::Test => {
-            modem.info.push(test.to_string());
-            Ok(Done::Ok)
-        }
-        Form::Read => {
-            modem.info.push(read);
-            Ok(Done::Ok)
-        }
-        _ => Err(CmdError::UnsupportedForm),
-    }
-}
 
 fn require_sim(modem: &Modem) -> Result<(), CmdError> {
     match modem.radio.sim.access_error() {
@@ -143,7 +130,13 @@ pub fn cfun(modem: &mut Modem, command: &Command) -> CmdResult {
         return set_cfun(modem, command);
     }
     let read = format!("+CFUN: {}", modem.radio.cfun);
-    test_or_read(modem, command, "+CFUN: (0,1,4),(0,1)", read)
+    test_or_read(
+        modem,
+        command,
+        "+CFUN: (0,1,4),(0,1)",
+        read,
+        CmdError::UnsupportedForm,
+    )
 }
 
 fn set_cfun(modem: &mut Modem, command: &Command) -> CmdResult {
@@ -253,7 +246,13 @@ pub fn cgatt(modem: &mut Modem, command: &Command) -> CmdResult {
         return Ok(Done::Ok);
     }
     let read = format!("+CGATT: {}", u8::from(modem.radio.gprs_attached));
-    test_or_read(modem, command, "+CGATT: (0,1)", read)
+    test_or_read(
+        modem,
+        command,
+        "+CGATT: (0,1)",
+        read,
+        CmdError::UnsupportedForm,
+    )
 }
 
 /// The operator name in `+COPS` format 0 (long), 1 (short) or 2 (numeric).

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use super::{
     CmdError, CmdResult, Done, at_most, basic_value, int_param, params, required_int, str_param,
+    test_or_read,
 };
 use crate::at::{Command, Form};
 use crate::dte::ResultCode;
@@ -15,20 +16,6 @@ use crate::modem::ip::{Bearer, DnsPurpose, IpSettings, LINKS, LinkState, PdpCont
 use crate::modem::sockets::{SocketCommand, Transport};
 
 // ----- helpers -----
-
-fn test_or_read(modem: &mut Modem, command: &Command, test: String, read: String) -> CmdResult {
-    match command.form {
-        Form::Test => {
-            modem.info.push(test);
-            Ok(Done::Ok)
-        }
-        Form::Read => {
-            modem.info.push(read);
-            Ok(Done::Ok)
-        }
-        _ => Err(CmdError::Plain),
-    }
-}
 
 /// Whether GPRS service is there (registered and attached).
 fn packet_service(modem: &Modem) -> bool {
@@ -372,7 +359,7 @@ pub fn cipmux(modem: &mut Modem, command: &Command) -> CmdResult {
         return Ok(Done::Ok);
     }
     let read = format!("+CIPMUX: {}", u8::from(modem.ip.settings.mux));
-    test_or_read(modem, command, "+CIPMUX: (0,1)".into(), read)
+    test_or_read(modem, command, "+CIPMUX: (0,1)", read, CmdError::Plain)
 }
 
 /// `AT+CIPMODE`: transparent mode (single connection only).
@@ -391,8 +378,9 @@ pub fn cipmode(modem: &mut Modem, command: &Command) -> CmdResult {
     test_or_read(
         modem,
         command,
-        "+CIPMODE: (0-NORMAL MODE,1-TRANSPARENT MODE)".into(),
+        "+CIPMODE: (0-NORMAL MODE,1-TRANSPARENT MODE)",
         read,
+        CmdError::Plain,
     )
 }
 
@@ -469,8 +457,9 @@ pub fn cipats(modem: &mut Modem, command: &Command) -> CmdResult {
     test_or_read(
         modem,
         command,
-        "+CIPATS: (0,1),(1-100)".into(),
+        "+CIPATS: (0,1),(1-100)",
         format!("+CIPATS: {mode},{time}"),
+        CmdError::Plain,
     )
 }
 
@@ -493,8 +482,9 @@ pub fn cipdpdp(modem: &mut Modem, command: &Command) -> CmdResult {
     test_or_read(
         modem,
         command,
-        "+CIPDPDP: (0,1),(1-180),(1-10)".into(),
+        "+CIPDPDP: (0,1),(1-180),(1-10)",
         format!("+CIPDPDP: {mode},{interval},{timer}"),
+        CmdError::Plain,
     )
 }
 
@@ -518,7 +508,13 @@ pub fn cipcsgp(modem: &mut Modem, command: &Command) -> CmdResult {
         "+CIPCSGP: 1,\"{}\",\"{}\",\"{}\"",
         s.apn, s.user, s.password
     );
-    test_or_read(modem, command, "+CIPCSGP: 0-CSD,1-GPRS".into(), read)
+    test_or_read(
+        modem,
+        command,
+        "+CIPCSGP: 0-CSD,1-GPRS",
+        read,
+        CmdError::Plain,
+    )
 }
 
 /// `AT+CLPORT`: accepted; the host picks the local port (noted in the trace).
