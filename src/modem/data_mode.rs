@@ -76,11 +76,6 @@ impl Modem {
         self.port_mode == PortMode::Data
     }
 
-    /// The link data mode carries (or would carry again after `ATO`).
-    pub(crate) fn data_link(&self) -> Option<DataLink> {
-        self.data_link
-    }
-
     pub(crate) fn data_link_is(&self, link: DataLink) -> bool {
         self.data_link == Some(link)
     }

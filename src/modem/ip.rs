@@ -401,8 +401,8 @@ impl Modem {
             return;
         }
         self.explain(format!("{why} → +PDP: DEACT, every connection closed"));
-        let in_data = self.data_link().is_some();
-        self.fail_pending_send();
+        let in_data = self.data_link.is_some();
+        self.fail_pending_send(None);
         self.close_everything(why);
         self.cancel_timers(TimerKind::Ciicr);
         if self.awaiting == Some(super::data_mode::Awaiting::Ciicr) {
@@ -415,9 +415,11 @@ impl Modem {
         self.urc("+PDP: DEACT");
     }
 
-    /// A pending `+CIPSEND` ends in `SEND FAIL`.
-    fn fail_pending_send(&mut self) {
-        if let Some(super::data_mode::Awaiting::SendOk { link }) = self.awaiting {
+    /// A pending `+CIPSEND` (on link `only`, or on any link) ends in `SEND FAIL`.
+    fn fail_pending_send(&mut self, only: Option<usize>) {
+        if let Some(super::data_mode::Awaiting::SendOk { link }) = self.awaiting
+            && only.is_none_or(|n| n == link)
+        {
             let prefix = prefix(self.ip.settings.mux, link);
             self.finish_awaiting(Some(ResultCode::Text(format!("{prefix}SEND FAIL"))));
         }
@@ -500,10 +502,7 @@ impl Modem {
                 if !reset {
                     self.socket_command(socket, SocketCommand::Close { abort: false });
                 }
-                if matches!(self.awaiting, Some(super::data_mode::Awaiting::SendOk { link }) if link == n)
-                {
-                    self.finish_awaiting(Some(ResultCode::Text(format!("{prefix}SEND FAIL"))));
-                }
+                self.fail_pending_send(Some(n));
                 if self.data_link_is(DataLink::Socket(n)) {
                     self.drop_data_link();
                 }
