@@ -490,8 +490,11 @@ fn record_writes_a_scenario_that_replays_the_session() {
     );
     let steps = scenario["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 17, "{text}");
-    let t: Vec<f64> = [2, 4, 7, 10, 13, 15].map(|i| at_ms(&steps[i])).to_vec();
+    let times = [2, 4, 7, 10, 13, 15];
+    let t: Vec<f64> = times.map(|i| at_ms(&steps[i])).to_vec();
     assert!(t.windows(2).all(|w| w[0] <= w[1]), "time order: {t:?}");
+    // The times as recorded: a whole millisecond is written as an integer (`1`, not `1.0`).
+    let t: Vec<Value> = times.map(|i| steps[i]["at_ms"].clone()).to_vec();
     let csq = "AT+CSQ\r\r\n+CSQ: 20,0\r\n\r\nOK\r\n";
     assert_eq!(
         Value::Array(steps.clone()),
