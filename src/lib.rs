@@ -10,3 +10,4 @@ pub mod host;
 pub mod modem;
 pub mod network;
 pub mod scenario;
+pub mod sms;

@@ -45,6 +45,7 @@ impl Verb {
                 Input::Sim(_) => "sim",
                 Input::Reboot => "reboot",
                 Input::Urc(_) => "urc",
+                Input::Sms(_) => "sms",
                 Input::Dte(_)
                 | Input::DteOpened
                 | Input::DteClosed

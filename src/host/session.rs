@@ -396,6 +396,7 @@ impl Session {
                     }
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
+                    Output::SubmitSms(_) => {} // routed by the SMS centre (next commit)
                     Output::SaveNvm(nvm) => {
                         if let Some(path) = &self.nvm_file {
                             save_nvm(path, &nvm);

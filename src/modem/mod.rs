@@ -8,6 +8,7 @@ pub(crate) mod ip;
 pub mod profile;
 pub mod settings;
 mod snapshot;
+pub(crate) mod sms;
 pub mod sockets;
 mod state;
 mod stimulus;
@@ -71,6 +72,8 @@ pub enum Input {
     Socket(SocketId, SocketEvent),
     /// The answer to an `Output::Resolve`.
     Resolved { query: u32, result: Resolution },
+    /// The network hands this modem a message or a status report.
+    Sms(crate::network::sms::Incoming),
 }
 
 /// Everything a modem does.
@@ -84,6 +87,8 @@ pub enum Output {
     Socket(SocketId, SocketCommand),
     /// Look a host name up (`+CDNSGIP`); answered by `Input::Resolved` with the same query.
     Resolve { query: u32, name: String },
+    /// A message sent into the network (`+CMGS`, `+CMSS`), already acknowledged to the client.
+    SubmitSms(crate::network::sms::Submission),
     /// An explanation for logs, the trace and the control plane.
     Event(TraceEvent),
 }

@@ -37,6 +37,7 @@ impl Modem {
                 self.set_dtr(up, why);
             }
             Input::Ring(from) => self.incoming_call(from),
+            Input::Sms(incoming) => self.sms_from_network(incoming),
             Input::RemoteHangUp => self.remote_hang_up(),
             Input::Network(change) => self.network_changed(change),
             Input::Sim(SimChange::Removed) => self.sim_removed(),

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::modem::{ModemConfig, NetworkView, Profile};
 
+pub mod sms;
+
 /// Where a modem's AT channel is served, and where its listening sockets bind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortOptions {

@@ -103,7 +103,7 @@ impl Bench {
                     self.happenings.extend(self.net.take_happenings());
                     continue;
                 }
-                Output::SaveNvm(_) => continue,
+                Output::SaveNvm(_) | Output::SubmitSms(_) => continue,
             };
             self.happenings.push(Happening {
                 at: self.now,
