@@ -10,6 +10,8 @@ pub(crate) struct Harness {
     pub nvm_saves: Vec<Nvm>,
     /// Socket commands and DNS lookups the modem asked for, oldest first.
     pub socket_requests: Vec<Output>,
+    /// Messages the modem handed to the network.
+    pub submitted: Vec<crate::network::sms::Submission>,
 }
 
 impl Harness {
@@ -20,6 +22,7 @@ impl Harness {
             now: Instant(0),
             nvm_saves: Vec::new(),
             socket_requests: Vec::new(),
+            submitted: Vec::new(),
         };
         h.modem.handle(h.now, Input::DteOpened);
         h.drain();
@@ -50,6 +53,7 @@ impl Harness {
                 Output::Dte(b) => bytes.extend(b),
                 Output::SaveNvm(nvm) => self.nvm_saves.push(*nvm),
                 Output::Event(_) => {}
+                Output::SubmitSms(submission) => self.submitted.push(submission),
                 request @ (Output::Socket(..) | Output::Resolve { .. }) => {
                     self.socket_requests.push(request)
                 }
