@@ -661,3 +661,29 @@ fn a_message_waits_for_command_mode_in_transparent_data_mode() {
     h.send(b"+++");
     assert_eq!(h.advance(1000), b"\r\nOK\r\n\r\n+CMTI: \"SM\",1\r\n");
 }
+
+#[test]
+fn messages_survive_a_process_restart_through_the_state_file() {
+    let mut h = registered_sim900();
+    h.apply(Input::Sms(incoming(HELLO_DELIVER)));
+    h.cmd("AT+CMGR=1");
+    send_pdu(&mut h, 19, HELLO_SUBMIT);
+    let nvm = h
+        .nvm_saves
+        .last()
+        .cloned()
+        .expect("the memories were saved");
+    let mut config = ModemConfig::new(&SIM900);
+    config.nvm = nvm;
+    let mut h = Harness::booted(config);
+    h.cmd("ATE0");
+    h.advance(1000);
+    assert_eq!(
+        h.cmd("AT+CMGR=1"),
+        format!("\r\n+CMGR: 1,\"\",24\r\n{HELLO_DELIVER}\r\n\r\nOK\r\n")
+    );
+    assert_eq!(
+        send_pdu(&mut h, 19, HELLO_SUBMIT),
+        "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+    );
+}
