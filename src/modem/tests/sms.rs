@@ -440,12 +440,12 @@ fn a_full_memory_leaves_the_message_with_the_network_until_a_slot_is_freed() {
     );
     assert_eq!(h.cmd("AT+CMGD=7"), "\r\nOK\r\n\r\n+CMTI: \"SM\",7\r\n");
     assert_eq!(
-        h.cmd("AT+CMGW=24"),
+        h.cmd("AT+CMGW=19"),
         "\r\n> ",
         "writing into a full memory opens the prompt"
     );
     assert_eq!(
-        h.send(format!("{HELLO_DELIVER}\x1a").as_bytes()),
+        h.send(format!("{HELLO_SUBMIT}\x1a").as_bytes()),
         b"\r\n+CMS ERROR: 322\r\n"
     );
 }
