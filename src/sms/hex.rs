@@ -22,7 +22,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, PduError> {
         .bytes()
         .map(|c| char::from(c).to_digit(16).ok_or(PduError::NotHex))
         .collect::<Result<Vec<u32>, _>>()?;
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(PduError::OddHex);
     }
     Ok(digits
