@@ -27,7 +27,10 @@ pub(crate) fn require_sms_sim(modem: &Modem) -> Result<(), CmdError> {
 pub(crate) fn te_address(modem: &Modem, text: &str, toa: Option<u32>) -> Option<Address> {
     let number = charset::te_to_text(text.as_bytes(), modem.charset()).ok()?;
     let digits = number.strip_prefix('+').unwrap_or(&number);
-    if !digits.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+    if !digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
         return None;
     }
     match toa {

@@ -327,12 +327,12 @@ impl Modem {
                 _ => Route::Store { indicate: true },
             }
         };
-        // Direct routing needs a TE that listens: mode 1 in data mode, or mode 0, would lose
-        // it, so the message is stored with an indication instead (27.005 §3.4.1).
+        // Direct routing needs a TE that listens: with no client on the port, under mode 0,
+        // or under mode 1 in data mode it would be lost, so the message is stored with an
+        // indication instead (27.005 §3.4.1).
+        let listening = self.dte_open && mode != 0 && !(mode == 1 && self.in_data_mode());
         let route = match route {
-            Route::Direct if mode == 0 || (mode == 1 && self.in_data_mode()) => {
-                Route::Store { indicate: true }
-            }
+            Route::Direct if !listening => Route::Store { indicate: true },
             other => other,
         };
         match route {

@@ -687,3 +687,13 @@ fn messages_survive_a_process_restart_through_the_state_file() {
         "\r\n+CMGS: 1\r\n\r\nOK\r\n"
     );
 }
+
+#[test]
+fn direct_routing_with_no_client_on_the_port_stores_the_message() {
+    let mut h = registered_sim900();
+    h.cmd("AT+CNMI=2,2");
+    h.apply(Input::DteClosed);
+    assert_eq!(h.apply(Input::Sms(incoming(HELLO_DELIVER))), b"");
+    h.apply(Input::DteOpened);
+    assert!(h.cmd("AT+CMGR=1").starts_with("\r\n+CMGR: 0,\"\",24"));
+}
