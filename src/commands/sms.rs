@@ -127,7 +127,8 @@ pub fn cnmi(modem: &mut Modem, command: &Command) -> CmdResult {
             let mut values = [mode, mt, bm, ds, bfr];
             for (i, allowed) in modem.profile.sms.cnmi_values.iter().enumerate() {
                 if let Some(v) = int_param(command, i, 0, u32::MAX)? {
-                    if !allowed.contains(&v) {
+                    let switched_on = i == 3 && v == 2 && modem.config.cnmi_ds2;
+                    if !allowed.contains(&v) && !switched_on {
                         modem.explain(format!("+CNMI parameter {} = {v} is not supported", i + 1));
                         return Err(CmdError::InvalidParameter);
                     }

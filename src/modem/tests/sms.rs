@@ -697,3 +697,26 @@ fn direct_routing_with_no_client_on_the_port_stores_the_message() {
     h.apply(Input::DteOpened);
     assert!(h.cmd("AT+CMGR=1").starts_with("\r\n+CMGR: 0,\"\",24"));
 }
+
+#[test]
+fn the_ds2_switch_lets_a_sim900_store_status_reports() {
+    let report =
+        "07914477581006500600 0C914477000910324210510103004042105101030140 00".replace(' ', "");
+    let mut config = ModemConfig::new(&SIM900);
+    config.cnmi_ds2 = true;
+    let mut h = Harness::booted(config);
+    h.cmd("ATE0");
+    h.advance(1000);
+    assert_eq!(h.cmd("AT+CNMI=2,1,0,2"), "\r\nOK\r\n");
+    assert_eq!(
+        h.apply(Input::Sms(incoming(&report))),
+        b"\r\n+CDSI: \"SM\",1\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT+CMGR=1"),
+        format!(
+            "\r\n+CMGR: 0,\"\",{}\r\n{report}\r\n\r\nOK\r\n",
+            report.len() / 2 - 8
+        )
+    );
+}
