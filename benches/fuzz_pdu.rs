@@ -27,7 +27,7 @@ use simodem::sms::{
 };
 
 const FULL_ITERATIONS: u64 = 2_000_000;
-const SMOKE_ITERATIONS: u64 = 20_000;
+const SMOKE_ITERATIONS: u64 = 5_000;
 const RANDOM_SEEDS: usize = 256;
 const MAX_CORPUS: usize = 8192;
 
