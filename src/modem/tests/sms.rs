@@ -720,3 +720,23 @@ fn the_ds2_switch_lets_a_sim900_store_status_reports() {
         )
     );
 }
+
+#[test]
+fn text_mode_data_goes_out_one_byte_per_character_in_8859_1_and_gsm() {
+    // "café" from +447700900123: é is GSM code 0x05.
+    let mut h = registered_sim900();
+    text_mode(&mut h);
+    assert_eq!(h.cmd("AT+CSCS=\"8859-1\""), "\r\nOK\r\n");
+    h.apply(Input::Sms(incoming(
+        "0791447758100650040C9144770009103200004210510103004004E3B0B900",
+    )));
+    let read = h.send(b"AT+CMGR=1\r");
+    assert!(
+        read.ends_with(b"\r\ncaf\xe9\r\n\r\nOK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&read)
+    );
+    assert_eq!(h.cmd("AT+CSCS=\"GSM\""), "\r\nOK\r\n");
+    let read = h.send(b"AT+CMGR=1\r");
+    assert!(read.ends_with(b"\r\ncaf\x05\r\n\r\nOK\r\n"));
+}
