@@ -61,7 +61,12 @@ impl UserData {
     pub fn with_ports(self, dest: u16, orig: u16) -> Self {
         todo!("{dest}{orig}")
     }
-    pub fn decode(udhi: bool, alphabet: Alphabet, udl: u8, ud: &[u8]) -> Result<UserData, PduError> {
+    pub fn decode(
+        udhi: bool,
+        alphabet: Alphabet,
+        udl: u8,
+        ud: &[u8],
+    ) -> Result<UserData, PduError> {
         todo!("{udhi}{alphabet:?}{udl}{ud:?}")
     }
     pub fn encode(&self, alphabet: Alphabet) -> Result<(u8, Vec<u8>), PduError> {
