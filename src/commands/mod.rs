@@ -7,6 +7,7 @@ mod identity;
 mod network;
 mod simcom_ip;
 mod sms;
+mod sms_store;
 
 use crate::at::{Command, Form, Param};
 use crate::dte::ResultCode;
@@ -236,19 +237,33 @@ pub static TABLE: &[Entry] = &[
     entry!("+CLPORT", Simcom, simcom_ip::clport, "local port"),
     entry!("+CLTS", Simcom, network::clts, "network time sync"),
     entry!("+CMEE", Gsm27007, basic::cmee, "error format"),
+    entry!("+CMGD", Gsm27007, sms_store::cmgd, "delete SMS"),
+    entry!("+CMGDA", Simcom, sms_store::cmgda, "delete SMS by type"),
     entry!("+CMGF", Gsm27007, sms::cmgf, "SMS format"),
+    entry!("+CMGL", Gsm27007, sms_store::cmgl, "list SMS"),
+    entry!("+CMGR", Gsm27007, sms_store::cmgr, "read SMS"),
+    entry!("+CMGS", Gsm27007, sms_store::cmgs, "send SMS"),
+    entry!("+CMGW", Gsm27007, sms_store::cmgw, "write SMS to memory"),
+    entry!("+CMSS", Gsm27007, sms_store::cmss, "send SMS from memory"),
+    entry!("+CNMA", Gsm27007, sms::cnma, "acknowledge a direct SMS"),
+    entry!("+CNMI", Gsm27007, sms::cnmi, "new SMS indications"),
     entry!("+CNUM", Gsm27007, identity::cnum, "own number"),
     entry!("+COPS", Gsm27007, network::cops, "operator selection"),
     entry!("+CPAS", Gsm27007, call::cpas, "activity status"),
     entry!("+CPIN", Gsm27007, network::cpin, "SIM PIN"),
+    entry!("+CPMS", Gsm27007, sms::cpms, "SMS memories"),
     entry!("+CPOWD", Simcom, network::cpowd, "power down"),
     entry!("+CRC", Gsm27007, sms::crc, "extended ring"),
     entry!("+CREG", Gsm27007, network::creg, "network registration"),
+    entry!("+CRES", Gsm27007, sms::csas_cres, "restore SMS settings"),
+    entry!("+CSAS", Gsm27007, sms::csas_cres, "save SMS settings"),
     entry!("+CSCA", Gsm27007, sms::csca, "SMS centre"),
     entry!("+CSCLK", Simcom, basic::csclk, "slow clock"),
     entry!("+CSCS", Gsm27007, basic::cscs, "character set"),
+    entry!("+CSDH", Gsm27007, sms::csdh, "show SMS text-mode header"),
     entry!("+CSMINS", Simcom, network::csmins, "SIM inserted"),
     entry!("+CSMP", Gsm27007, sms::csmp, "SMS text parameters"),
+    entry!("+CSMS", Gsm27007, sms::csms, "SMS service"),
     entry!("+CSPN", Simcom, network::cspn, "service provider name"),
     entry!("+CSQ", Gsm27007, network::csq, "signal quality"),
     entry!("+CSTT", Simcom, simcom_ip::cstt, "APN, user, password"),

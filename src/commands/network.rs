@@ -486,7 +486,7 @@ fn parse_cclk(text: &str) -> Option<(i64, i32)> {
 
 impl Modem {
     /// The RTC now, as UTC Unix seconds.
-    fn rtc_utc(&self) -> i64 {
+    pub(crate) fn rtc_utc(&self) -> i64 {
         self.config.rtc_epoch_unix + (self.now.0 / 1_000_000) as i64 + self.rtc_offset_s
     }
 }

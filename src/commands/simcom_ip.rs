@@ -677,6 +677,7 @@ pub fn cipsend(modem: &mut Modem, command: &Command) -> CmdResult {
         max,
         overflow: false,
         skip_lf: true,
+        echo: modem.settings.echo,
     });
     if modem.ip.settings.sprt == 1 {
         modem.write_dte(b"\r\n> ");

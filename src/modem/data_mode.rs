@@ -17,10 +17,12 @@ pub(crate) enum DataLink {
 }
 
 /// What a `> ` prompt collects the payload for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PromptPurpose {
     /// `+CIPSEND` on link `n`.
     CipSend { link: usize },
+    /// `+CMGS`/`+CMGW`: a message's text or PDU.
+    Sms(super::sms::SmsPrompt),
 }
 
 /// A payload being typed after `> `.
@@ -35,6 +37,8 @@ pub(crate) struct Prompt {
     pub overflow: bool,
     /// The LF right after the command's CR is not payload.
     pub skip_lf: bool,
+    /// Echo what is typed (`E1`, and for PDUs the profile's choice).
+    pub echo: bool,
 }
 
 /// How a prompt ended.
@@ -63,6 +67,11 @@ pub(crate) enum Awaiting {
     Ciicr,
     /// `+CIPSEND` waiting for its bytes to leave (`SEND OK`).
     SendOk { link: usize },
+    /// `+CMGS`/`+CMSS` waiting for the network to acknowledge message `mr`.
+    SmsSubmit {
+        mr: u8,
+        command: super::sms::SendCommand,
+    },
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.
@@ -294,6 +303,7 @@ impl Modem {
             return 0;
         };
         let mut used = 0;
+        let prompt_echo = prompt.echo;
         if prompt.skip_lf {
             prompt.skip_lf = false;
             if bytes.first() == Some(&b'\n') {
@@ -334,7 +344,7 @@ impl Modem {
                 }
             }
         };
-        if self.settings.echo {
+        if prompt_echo {
             let echoed: Vec<u8> = rest[..taken]
                 .iter()
                 .copied()
@@ -357,6 +367,7 @@ impl Modem {
         self.cancel_timers(TimerKind::AutoSend);
         match prompt.purpose {
             PromptPurpose::CipSend { link } => self.cipsend_payload(link, end),
+            PromptPurpose::Sms(sms) => self.sms_prompt_ended(sms, end),
         }
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod ip;
 pub mod profile;
 pub mod settings;
 pub(crate) mod sms;
+mod sms_compose;
 mod snapshot;
 pub mod sockets;
 mod state;
@@ -187,6 +188,10 @@ pub(crate) enum TimerKind {
     RxPace,
     /// `+CIPATS`: send the prompt's data typed so far.
     AutoSend,
+    /// The network acknowledged a sent SMS (`+CMGS: <mr>`, `+CMSS: <mr>`).
+    SmsSubmitted,
+    /// A `+CMT`/`+CDS` went unacknowledged (`+CSMS=1`).
+    CnmaTimeout,
 }
 
 /// The emulated module.
@@ -227,6 +232,7 @@ pub struct Modem {
     /// Client input that arrived while `awaiting`.
     pub(crate) held_input: Vec<u8>,
     pub(crate) ip: ip::IpStack,
+    pub(crate) sms: sms::SmsState,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -264,6 +270,7 @@ impl Modem {
             awaiting: None,
             held_input: Vec::new(),
             ip: ip::IpStack::new(ip::IpSettings::default()),
+            sms: sms::SmsState::new(profile),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -487,6 +494,7 @@ impl Modem {
         self.urc_queue.clear();
         self.call = None;
         self.reset_data_state("power on");
+        self.sms.power_cycled();
         self.baud_detected = self.settings.ipr != 0;
         self.baud_saw_a = false;
         self.explain(if self.baud_detected {
@@ -516,6 +524,7 @@ impl Modem {
         self.line.reset();
         self.call = None;
         self.reset_data_state("power down");
+        self.sms.power_cycled();
         self.explain("powered down: input is ignored until reboot");
         self.event(EventKind::Mode, "off".into());
     }
@@ -578,6 +587,8 @@ impl Modem {
             TimerKind::TxIdle => self.transparent_idle(),
             TimerKind::RxPace => self.pace_rx(),
             TimerKind::AutoSend => self.auto_send(),
+            TimerKind::SmsSubmitted => self.sms_submitted(),
+            TimerKind::CnmaTimeout => self.cnma_timed_out(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
@@ -653,6 +664,9 @@ impl Modem {
         }
         if !matches!(cgreg, 1 | 5) {
             self.packet_service_lost();
+        }
+        if matches!(creg, 1 | 5) {
+            self.deliver_held_sms();
         }
     }
 

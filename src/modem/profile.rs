@@ -83,6 +83,41 @@ pub struct IpProfile {
     pub wait_tm_unit_ms: u64,
 }
 
+/// One message memory (`+CPMS`) and how many messages it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct SmsMemory {
+    /// `SM`, `ME`.
+    pub name: &'static str,
+    pub capacity: usize,
+}
+
+/// 27.005 behaviour of a model: memories, `+CNMI` ranges and the choices the specs leave open.
+#[derive(Debug)]
+pub struct SmsProfile {
+    /// Real memories, the first one being the factory choice for all three `+CPMS` roles.
+    pub memories: &'static [SmsMemory],
+    /// Other `+CPMS` names the model accepts, and the real memory each stands for.
+    pub memory_aliases: &'static [(&'static str, &'static str)],
+    /// The `+CPMS=?` line.
+    pub cpms_test: &'static str,
+    /// The `+CNMI=?` line and the values each parameter accepts.
+    pub cnmi_test: &'static str,
+    pub cnmi_values: [&'static [u32]; 5],
+    /// Factory `+CNMI` (mode, mt, bm, ds, bfr).
+    pub factory_cnmi: (u32, u32, u32, u32, u32),
+    /// `+CMGR` of an empty slot within the memory: `None` answers just `OK`.
+    pub empty_slot_read_error: Option<u16>,
+    /// What a text-mode `+CMGS`/`+CMGW` ended by Ctrl-Z with no text gives.
+    pub empty_text_error: u16,
+    /// Echo the hex typed after the PDU-mode prompt (under `E1`).
+    pub echo_pdu: bool,
+    /// Time from Ctrl-Z to `+CMGS: <mr>` (the network's acknowledgement).
+    pub submit_ms: u64,
+    /// A `+CMT`/`+CDS` not acknowledged by `+CNMA` within this time (with `+CSMS=1`) turns
+    /// direct routing off (27.005 §3.4.4) and the message is stored instead.
+    pub cnma_timeout_ms: u64,
+}
+
 #[derive(Debug)]
 pub struct Profile {
     /// `sim900`, `telit`.
@@ -139,6 +174,7 @@ pub struct Profile {
     pub call: CallTiming,
     pub sim_hotplug: SimHotplug,
     pub ip: IpProfile,
+    pub sms: SmsProfile,
 }
 
 const fn sreg(index: u32, factory: u32, min: u32, max: u32) -> SRegister {
@@ -233,6 +269,30 @@ pub static SIM900: Profile = Profile {
         max_send: 1460,
         wait_tm_unit_ms: 100,
     },
+    // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
+    // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
+    sms: SmsProfile {
+        memories: &[
+            SmsMemory {
+                name: "SM",
+                capacity: 30,
+            },
+            SmsMemory {
+                name: "ME",
+                capacity: 50,
+            },
+        ],
+        memory_aliases: &[("SM_P", "SM"), ("ME_P", "ME"), ("MT", "SM")],
+        cpms_test: "+CPMS: (\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\"),(\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\"),(\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\")",
+        cnmi_test: "+CNMI: (0-3),(0-3),(0,2),(0,1),(0,1)",
+        cnmi_values: [&[0, 1, 2, 3], &[0, 1, 2, 3], &[0, 2], &[0, 1], &[0, 1]],
+        factory_cnmi: (2, 1, 0, 0, 0),
+        empty_slot_read_error: None,
+        empty_text_error: 305,
+        echo_pdu: true,
+        submit_ms: 1000,
+        cnma_timeout_ms: 15_000,
+    },
 };
 
 pub static TELIT: Profile = Profile {
@@ -304,6 +364,30 @@ pub static TELIT: Profile = Profile {
         rx_buffer_bytes: 16 * 1024,
         max_send: 1500,
         wait_tm_unit_ms: 100,
+    },
+    // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
+    // gives 321; capacities as the SIM900's.
+    sms: SmsProfile {
+        memories: &[
+            SmsMemory {
+                name: "SM",
+                capacity: 30,
+            },
+            SmsMemory {
+                name: "ME",
+                capacity: 50,
+            },
+        ],
+        memory_aliases: &[],
+        cpms_test: "+CPMS: (\"ME\",\"SM\"),(\"ME\",\"SM\"),(\"ME\",\"SM\")",
+        cnmi_test: "+CNMI: (0-3),(0-3),(0,2),(0-2),(0,1)",
+        cnmi_values: [&[0, 1, 2, 3], &[0, 1, 2, 3], &[0, 2], &[0, 1, 2], &[0, 1]],
+        factory_cnmi: (0, 0, 0, 0, 0),
+        empty_slot_read_error: Some(321),
+        empty_text_error: 305,
+        echo_pdu: true,
+        submit_ms: 1000,
+        cnma_timeout_ms: 15_000,
     },
 };
 

@@ -35,6 +35,10 @@ pub struct Settings {
     pub cvhu: u32,
     /// `+CSMP` first octet, validity period, protocol id, coding scheme.
     pub csmp: (u32, u32, u32, u32),
+    /// `+CSDH`: show the header fields in text mode.
+    pub csdh: u32,
+    /// `+CNMI` mode, mt, bm, ds, bfr.
+    pub cnmi: (u32, u32, u32, u32, u32),
     /// UART settings: not touched by `&F`/`Z`.
     pub ipr: u32,
     pub ifc: (u32, u32),
@@ -74,6 +78,8 @@ impl Settings {
             crc: 0,
             cvhu: 1,
             csmp: (17, 167, 0, 0),
+            csdh: 0,
+            cnmi: profile.sms.factory_cnmi,
             ipr: profile.factory_ipr,
             ifc: profile.factory_ifc,
             icf: (3, 3),

@@ -827,4 +827,5 @@ fn seeded_random_lines_never_break_the_modem() {
 }
 
 mod ip;
+mod sms;
 mod stimuli;
