@@ -317,9 +317,12 @@ impl SmsCentre {
                 self.subscribers.len()
             ));
         };
-        let modem_smsc = Address::from_text(&subscriber.smsc)
-            .or_else(|_| Address::from_text(super::DEFAULT_SMSC))
-            .map_err(|e| format!("the modem's SMSC {:?}: {e}", subscriber.smsc))?;
+        let smsc_number = subscriber.smsc.clone();
+        if let Injected::Pdu(text) = &injected
+            && text.trim().is_empty()
+        {
+            return Err("the PDU is empty".into());
+        }
         let originator = match from {
             None => None,
             Some("") => return Err("the sender number is empty".into()),
@@ -328,6 +331,9 @@ impl SmsCentre {
                     .map_err(|e| format!("sender {number:?} is not a phone number: {e}"))?,
             ),
         };
+        let modem_smsc = Address::from_text(&smsc_number)
+            .or_else(|_| Address::from_text(super::DEFAULT_SMSC))
+            .map_err(|e| format!("the modem's SMSC {smsc_number:?}: {e}"))?;
         let parts: Vec<Incoming> = match injected {
             Injected::Text { text, alphabet } => {
                 let Some(originator) = originator else {
