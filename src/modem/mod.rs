@@ -274,6 +274,9 @@ impl Modem {
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
+        if let Some(saved) = modem.nvm.sms.clone() {
+            modem.sms.restore(&saved);
+        }
         modem.power_on();
         modem.flush();
         modem

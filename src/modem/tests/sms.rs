@@ -440,12 +440,12 @@ fn a_full_memory_leaves_the_message_with_the_network_until_a_slot_is_freed() {
     );
     assert_eq!(h.cmd("AT+CMGD=7"), "\r\nOK\r\n\r\n+CMTI: \"SM\",7\r\n");
     assert_eq!(
-        h.cmd("AT+CMGW=24"),
+        h.cmd("AT+CMGW=19"),
         "\r\n> ",
         "writing into a full memory opens the prompt"
     );
     assert_eq!(
-        h.send(format!("{HELLO_DELIVER}\x1a").as_bytes()),
+        h.send(format!("{HELLO_SUBMIT}\x1a").as_bytes()),
         b"\r\n+CMS ERROR: 322\r\n"
     );
 }
@@ -660,4 +660,30 @@ fn a_message_waits_for_command_mode_in_transparent_data_mode() {
     h.advance(1000);
     h.send(b"+++");
     assert_eq!(h.advance(1000), b"\r\nOK\r\n\r\n+CMTI: \"SM\",1\r\n");
+}
+
+#[test]
+fn messages_survive_a_process_restart_through_the_state_file() {
+    let mut h = registered_sim900();
+    h.apply(Input::Sms(incoming(HELLO_DELIVER)));
+    h.cmd("AT+CMGR=1");
+    send_pdu(&mut h, 19, HELLO_SUBMIT);
+    let nvm = h
+        .nvm_saves
+        .last()
+        .cloned()
+        .expect("the memories were saved");
+    let mut config = ModemConfig::new(&SIM900);
+    config.nvm = nvm;
+    let mut h = Harness::booted(config);
+    h.cmd("ATE0");
+    h.advance(1000);
+    assert_eq!(
+        h.cmd("AT+CMGR=1"),
+        format!("\r\n+CMGR: 1,\"\",24\r\n{HELLO_DELIVER}\r\n\r\nOK\r\n")
+    );
+    assert_eq!(
+        send_pdu(&mut h, 19, HELLO_SUBMIT),
+        "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+    );
 }
