@@ -60,8 +60,6 @@ struct WorldShared {
     bus: broadcast::Sender<WorldEvent>,
     /// The SMS centre's task.
     centre: mpsc::UnboundedSender<CentreMsg>,
-    /// Modem time zero.
-    clock: tokio::time::Instant,
 }
 
 /// What the SMS centre's task is asked to do.
@@ -188,12 +186,8 @@ impl WorldHandle {
         self.shared.bus.subscribe()
     }
 
-    /// World time now (µs since the modems started).
-    fn now(&self) -> Instant {
-        Instant(self.shared.clock.elapsed().as_micros() as u64)
-    }
-
-    /// Hands modem `to` an SMS from the network now; the number of parts, or why not.
+    /// Hands modem `to` an SMS from the network now; the number of parts, or why not. The
+    /// request shows on the bus as a `ctl` event of that modem, before the messages.
     pub async fn sms_deliver(
         &self,
         to: usize,
@@ -270,23 +264,11 @@ impl WorldHandle {
                     Err(reason) => return error_line(&reason),
                 };
                 match self.sms_deliver(index, from.clone(), message.clone()).await {
-                    Ok(parts) => {
-                        let bus = &self.shared.bus;
-                        if bus.receiver_count() > 0 {
-                            let mut request = request.clone();
-                            request.modem = None;
-                            let _ = bus.send(WorldEvent {
-                                at_us: self.now().0,
-                                modem: index,
-                                body: EventBody::Ctl(request.to_json()),
-                            });
-                        }
-                        to_line(&DeliveredResponse {
-                            ok: true,
-                            modem: index,
-                            parts,
-                        })
-                    }
+                    Ok(parts) => to_line(&DeliveredResponse {
+                        ok: true,
+                        modem: index,
+                        parts,
+                    }),
                     Err(reason) => error_line(&reason),
                 }
             }
@@ -624,7 +606,6 @@ pub async fn start_world_with(
             modems: entries,
             bus,
             centre: centre_tx,
-            clock,
         }),
     };
     let control_server = control_listener
@@ -696,7 +677,16 @@ async fn run_centre(
                     }
                 }
                 Some(CentreMsg::Deliver { to, from, message, reply }) => {
-                    let _ = reply.send(centre.inject(now(), to, from.as_deref(), message));
+                    let at = now();
+                    let request = Request {
+                        modem: None,
+                        verb: Verb::SmsDeliver { from: from.clone(), message: message.clone() },
+                    };
+                    let result = centre.inject(at, to, from.as_deref(), message);
+                    if result.is_ok() {
+                        publish_sms(&bus, who(to), at, to, EventBody::Ctl(request.to_json()));
+                    }
+                    let _ = reply.send(result);
                 }
                 Some(CentreMsg::Sent { to, reply }) => {
                     let _ = reply.send(centre.sent(to.as_deref()));
