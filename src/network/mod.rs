@@ -55,6 +55,13 @@ pub struct WorldSpec {
     pub operator_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csq: Option<u32>,
+    /// How long the network takes to deliver an SMS, in ms (default 1000; 0 allowed).
+    #[serde(
+        default,
+        alias = "sms-delay-ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sms_delay_ms: Option<u64>,
     #[serde(default)]
     pub modems: Vec<ModemSpec>,
 }
