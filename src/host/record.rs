@@ -47,8 +47,8 @@ pub(crate) fn check_writable(path: &Path) -> Result<(), StartError> {
 }
 
 /// The world as a scenario states it: each modem's identities and network, no ports or files.
-pub fn world_spec(modems: &[ResolvedModem]) -> WorldSpec {
-    let modems = modems
+pub fn world_spec(resolved: &[ResolvedModem]) -> WorldSpec {
+    let modems = resolved
         .iter()
         .map(|m| {
             let config = &m.config;
@@ -65,12 +65,21 @@ pub fn world_spec(modems: &[ResolvedModem]) -> WorldSpec {
                 pin: config.pin.clone(),
                 puk: config.pin.as_ref().map(|_| config.puk.clone()),
                 no_sim: !config.sim_inserted,
+                cnmi_ds2: config.cnmi_ds2,
                 ..ModemSpec::default()
             }
         })
         .collect();
+    // The acknowledgement time is the world's, the same for every modem; a model's own is left
+    // out.
+    let sms_ack_ms = resolved.first().map(|m| m.config.sms_ack_ms).filter(|&ms| {
+        resolved
+            .iter()
+            .any(|m| m.config.profile.sms.submit_ms != ms)
+    });
     WorldSpec {
         modems,
+        sms_ack_ms,
         ..WorldSpec::default()
     }
 }

@@ -150,6 +150,8 @@ pub struct ModemConfig {
     /// Compatibility switch: accept `+CNMI` ds=2 (status reports stored, `+CDSI`) even where the
     /// model refuses it (the SIM900 answers `ERROR`, which costs python-gsmmodem a retry).
     pub cnmi_ds2: bool,
+    /// How long the network takes to acknowledge a sent SMS (Ctrl-Z to `+CMGS: <mr>`).
+    pub sms_ack_ms: u64,
 }
 
 impl ModemConfig {
@@ -166,6 +168,7 @@ impl ModemConfig {
             rtc_epoch_unix: 1_767_225_600, // 2026-01-01 00:00:00 UTC
             pdp_address: std::net::Ipv4Addr::new(10, 64, 0, 2),
             cnmi_ds2: false,
+            sms_ack_ms: profile.sms.submit_ms,
         }
     }
 }

@@ -111,7 +111,8 @@ pub struct SmsProfile {
     pub empty_text_error: u16,
     /// Echo the hex typed after the PDU-mode prompt (under `E1`).
     pub echo_pdu: bool,
-    /// Time from Ctrl-Z to `+CMGS: <mr>` (the network's acknowledgement).
+    /// Time from Ctrl-Z to `+CMGS: <mr>` (the network's acknowledgement) unless the world
+    /// sets its own (`sms_ack_ms`).
     pub submit_ms: u64,
     /// A `+CMT`/`+CDS` not acknowledged by `+CNMA` within this time (with `+CSMS=1`) turns
     /// direct routing off (27.005 §3.4.4) and the message is stored instead.

@@ -248,7 +248,7 @@ impl Modem {
         };
         let mr = self.submit_sms(Submission { smsc, submit });
         self.awaiting = Some(Awaiting::SmsSubmit { mr, command });
-        self.schedule(self.profile.sms.submit_ms, TimerKind::SmsSubmitted);
+        self.schedule(self.config.sms_ack_ms, TimerKind::SmsSubmitted);
         Ok(mr)
     }
 

@@ -62,6 +62,10 @@ pub struct WorldSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub sms_delay_ms: Option<u64>,
+    /// How long the network takes to acknowledge a sent SMS (Ctrl-Z to `+CMGS: <mr>`), in ms
+    /// (default: the model's, 1000; 0 allowed).
+    #[serde(default, alias = "sms-ack-ms", skip_serializing_if = "Option::is_none")]
+    pub sms_ack_ms: Option<u64>,
     #[serde(default)]
     pub modems: Vec<ModemSpec>,
 }
@@ -260,6 +264,7 @@ impl ModemSpec {
         config.puk = parse_pin(self.puk.as_deref().unwrap_or(DEFAULT_PUK))?;
         config.sim_inserted = !self.no_sim;
         config.cnmi_ds2 = self.cnmi_ds2;
+        config.sms_ack_ms = world.sms_ack_ms.unwrap_or(profile.sms.submit_ms);
         let operator = self
             .operator
             .clone()
@@ -618,6 +623,17 @@ mod tests {
         let spec: WorldSpec =
             serde_json::from_str(r#"{"modems": [{"listen-address": "10.0.0.1"}]}"#).expect("json");
         assert_eq!(spec.modems[0].listen_address.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn the_sms_acknowledgement_time_is_the_models_unless_the_world_says() {
+        let resolve = |json: &str| {
+            let spec: WorldSpec = serde_json::from_str(json).expect("json");
+            spec.resolve().expect("resolve")[0].config.sms_ack_ms
+        };
+        assert_eq!(resolve(r#"{"modems": [{}]}"#), 1000);
+        assert_eq!(resolve(r#"{"sms_ack_ms": 0, "modems": [{}]}"#), 0);
+        assert_eq!(resolve(r#"{"sms-ack-ms": 250, "modems": [{}]}"#), 250);
     }
 
     #[test]
