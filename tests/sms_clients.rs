@@ -868,7 +868,7 @@ fn gsmmodem_receive(test: &str, mode: &str, messages: &[(&str, &str, &str)], wan
         }
     });
     let mut lines = Vec::new();
-    let mut next_line = |lines: &mut Vec<String>, child: &mut Child| {
+    let next_line = |lines: &mut Vec<String>, child: &mut Child| {
         let left = (started + CLIENT_TIMEOUT).saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => lines.push(line),
