@@ -182,6 +182,8 @@ pub struct RunPlan {
     pub modems: Vec<ResolvedModem>,
     pub control: PathBuf,
     pub record: Option<PathBuf>,
+    /// How long the network takes to deliver an SMS (the world file's `sms_delay_ms`).
+    pub sms_delay_ms: u64,
 }
 
 impl RunArgs {
@@ -236,6 +238,9 @@ impl RunArgs {
             modems,
             control,
             record: self.record.clone(),
+            sms_delay_ms: world
+                .sms_delay_ms
+                .unwrap_or(crate::network::sms::DEFAULT_DELAY_MS),
         })
     }
 }
@@ -253,6 +258,9 @@ impl RunArgs {
   sim remove|insert                        pull the SIM out or push it in
   reboot                                   power cycle (also powers on after +CPOWD)
   urc TEXT                                 a raw unsolicited line, framed like any URC
+  sms deliver --to MODEM --from NUMBER (--text TEXT [--alphabet gsm|ucs2|8bit] | --pdu HEX)
+                                           the network hands MODEM an SMS (long texts in parts)
+  sms sent [--to NUMBER] [--json]          what the modems sent to numbers outside the world
 
 Exit codes: 0 ok, 1 the emulator refused the request, 2 the request is malformed or the
 control socket cannot be reached.")]
@@ -301,6 +309,57 @@ impl CtlArgs {
                 m.clone()
             }
         });
-        Request::from_words(modem, &self.words)
+        let words: Vec<String> = if self.is_sms_sent() {
+            self.words
+                .iter()
+                .filter(|w| *w != "--json")
+                .cloned()
+                .collect()
+        } else {
+            self.words.clone()
+        };
+        Request::from_words(modem, &words)
     }
+
+    fn is_sms_sent(&self) -> bool {
+        self.words.first().is_some_and(|w| w == "sms")
+            && self.words.get(1).is_some_and(|w| w == "sent")
+    }
+
+    /// `sms sent` without `--json`: print one readable line per message instead of the JSON.
+    pub fn readable_sms_sent(&self) -> bool {
+        self.is_sms_sent() && !self.words.iter().any(|w| w == "--json")
+    }
+}
+
+/// The readable lines of an `sms_sent` response: time, sender, destination, mr, DCS, then the
+/// text (quoted, as JSON escapes it) or the user data in hex.
+pub fn sms_sent_lines(response: &str) -> Result<Vec<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        sent: Vec<crate::network::sms::SentRecord>,
+    }
+    let parsed: Sent =
+        serde_json::from_str(response).map_err(|e| format!("unexpected answer: {e}"))?;
+    Ok(parsed
+        .sent
+        .iter()
+        .map(|r| {
+            let mut line = format!(
+                "{} modem {} ({}) -> {} mr {} dcs 0x{:02X}",
+                r.time, r.modem, r.from, r.to, r.mr, r.dcs
+            );
+            if let Some(c) = r.concat {
+                line.push_str(&format!(
+                    " part {}/{} ref {}",
+                    c.sequence, c.total, c.reference
+                ));
+            }
+            match &r.text {
+                Some(text) => line.push_str(&format!(" text {}", serde_json::json!(text))),
+                None => line.push_str(&format!(" ud {}", r.ud)),
+            }
+            line
+        })
+        .collect())
 }

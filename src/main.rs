@@ -81,14 +81,20 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let world =
-            match simodem::host::start_world(plan.modems, Some(plan.control), plan.record).await {
-                Ok(world) => world,
-                Err(e) => {
-                    eprintln!("simodem: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+        let started = simodem::host::world::start_world_with(
+            plan.modems,
+            Some(plan.control),
+            plan.record,
+            plan.sms_delay_ms,
+        )
+        .await;
+        let world = match started {
+            Ok(world) => world,
+            Err(e) => {
+                eprintln!("simodem: {e}");
+                return ExitCode::from(2);
+            }
+        };
         // Listen for signals before announcing readiness, so a SIGTERM right after the banner
         // still stops the modems cleanly and removes their links.
         let shutdown = match ShutdownSignals::new() {
@@ -124,6 +130,31 @@ fn ctl(args: CtlArgs) -> ExitCode {
         }
     };
     let path = args.control_path();
+    if args.readable_sms_sent() {
+        let mut response = Vec::new();
+        return match simodem::host::control::ctl(&path, &request, &mut response) {
+            Ok(ok) => {
+                let text = String::from_utf8_lossy(&response);
+                match simodem::cli::sms_sent_lines(&text) {
+                    Ok(lines) if ok => {
+                        let mut stdout = std::io::stdout();
+                        for line in lines {
+                            let _ = writeln!(stdout, "{line}");
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    _ => {
+                        print!("{text}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("simodem ctl: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match simodem::host::control::ctl(&path, &request, &mut std::io::stdout()) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

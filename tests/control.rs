@@ -264,7 +264,7 @@ fn bad_requests_get_the_reason_and_the_connection_still_answers() {
         ),
         (
             r#"{"verb":"fly"}"#,
-            r#"{"ok":false,"error":"unknown verb \"fly\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc"}"#
+            r#"{"ok":false,"error":"unknown verb \"fly\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc, sms_deliver, sms_sent"}"#
                 .to_string(),
         ),
         (

@@ -281,3 +281,20 @@ fn story_1d_peer_closes_during_transparent_mode_in_real_time() {
 fn story_1e_multi_connection_client_and_server_in_real_time() {
     replays_green_in_real_time("story-1e-multi-connection-client-and-server.json");
 }
+
+// SMS between the modems of a world and the outside, over real PTYs and the control socket.
+
+#[test]
+fn sms_between_modems_and_outside_in_real_time() {
+    replays_green_in_real_time("sms-between-modems-and-outside.json");
+}
+
+#[test]
+fn sms_concatenated_ucs2_with_status_report_in_real_time() {
+    replays_green_in_real_time("sms-concatenated-ucs2-with-status-report.json");
+}
+
+#[test]
+fn sms_memory_full_in_real_time() {
+    replays_green_in_real_time("sms-memory-full.json");
+}

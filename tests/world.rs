@@ -294,7 +294,7 @@ fn a_config_world_is_driven_by_simodem_ctl_and_stops_cleanly() {
     assert_eq!(stdout(&out), "");
     assert_eq!(
         stderr(&out),
-        "simodem ctl: unknown verb \"flap\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc; see simodem ctl --help\n"
+        "simodem ctl: unknown verb \"flap\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc, sms_deliver, sms_sent; see simodem ctl --help\n"
     );
     let out = ctl(&["--control", path, "network", "--csq", "40"]);
     assert_eq!(out.status.code(), Some(2));

@@ -23,9 +23,16 @@ pub(crate) fn require_sms_sim(modem: &Modem) -> Result<(), CmdError> {
 }
 
 /// A text-mode address parameter in the `+CSCS` set with its optional type (145 with `+`,
-/// else 129); `None` when it is not a number of at most 20 digits.
+/// else 129); `None` when it is not a dialable number (digits, `*`, `#`) of at most 20 digits.
 pub(crate) fn te_address(modem: &Modem, text: &str, toa: Option<u32>) -> Option<Address> {
     let number = charset::te_to_text(text.as_bytes(), modem.charset()).ok()?;
+    let digits = number.strip_prefix('+').unwrap_or(&number);
+    if !digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
+        return None;
+    }
     match toa {
         Some(toa) => Address::with_toa(&number, u8::try_from(toa).ok()?).ok(),
         None => Address::from_text(&number).ok(),
@@ -120,7 +127,8 @@ pub fn cnmi(modem: &mut Modem, command: &Command) -> CmdResult {
             let mut values = [mode, mt, bm, ds, bfr];
             for (i, allowed) in modem.profile.sms.cnmi_values.iter().enumerate() {
                 if let Some(v) = int_param(command, i, 0, u32::MAX)? {
-                    if !allowed.contains(&v) {
+                    let switched_on = i == 3 && v == 2 && modem.config.cnmi_ds2;
+                    if !allowed.contains(&v) && !switched_on {
                         modem.explain(format!("+CNMI parameter {} = {v} is not supported", i + 1));
                         return Err(CmdError::InvalidParameter);
                     }

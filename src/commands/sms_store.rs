@@ -140,6 +140,7 @@ pub fn cmss(modem: &mut Modem, command: &Command) -> CmdResult {
     if let Some(Some(slot)) = modem.sms.memories[mem].get_mut(index) {
         slot.status = Status::StoSent;
     }
+    modem.sms_changed();
     Ok(Done::Stop(None))
 }
 
@@ -193,6 +194,7 @@ fn mark_read(modem: &mut Modem, mem: usize, index: usize) {
         && slot.status == Status::RecUnread
     {
         slot.status = Status::RecRead;
+        modem.sms_changed();
     }
 }
 
@@ -327,6 +329,7 @@ pub fn cmgd(modem: &mut Modem, command: &Command) -> CmdResult {
                 *slot = None;
             }
             modem.explain(format!("message {index} deleted"));
+            modem.sms_changed();
             modem.deliver_held_sms();
             return Ok(Done::Ok);
         }
@@ -348,6 +351,9 @@ fn delete_where(modem: &mut Modem, mem: usize, doomed: &[Status]) {
         }
     }
     modem.explain(format!("{count} messages deleted"));
+    if count > 0 {
+        modem.sms_changed();
+    }
     modem.deliver_held_sms();
 }
 

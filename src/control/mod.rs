@@ -4,7 +4,13 @@
 use serde_json::{Map, Value, json};
 
 use crate::modem::{Input, NetworkChange, Service, SimChange};
+use crate::network::sms::Injected;
 use crate::network::{parse_cell_hex, parse_csq, parse_number, parse_operator, parse_plmn};
+use crate::sms::Alphabet;
+
+/// Every verb, as error messages list them.
+const VERBS: &str =
+    "modems, state, events, dtr, ring, hangup, network, sim, reboot, urc, sms_deliver, sms_sent";
 
 /// Longest raw URC the control plane accepts.
 pub const MAX_URC_CHARS: usize = 1024;
@@ -28,6 +34,14 @@ pub enum Verb {
     Events,
     /// Something that happens to the modem.
     Act(Input),
+    /// The network hands the addressed modem an SMS (`sms deliver`): from `from` (required for
+    /// a text; replaces a PDU's originator when given).
+    SmsDeliver {
+        from: Option<String>,
+        message: Injected,
+    },
+    /// What the modems sent to numbers outside the world (`sms sent`), only those to `to` if given.
+    SmsSent { to: Option<String> },
 }
 
 impl Verb {
@@ -37,6 +51,8 @@ impl Verb {
             Verb::Modems => "modems",
             Verb::State => "state",
             Verb::Events => "events",
+            Verb::SmsDeliver { .. } => "sms_deliver",
+            Verb::SmsSent { .. } => "sms_sent",
             Verb::Act(input) => match input {
                 Input::Dtr(_) => "dtr",
                 Input::Ring(_) => "ring",
@@ -70,7 +86,7 @@ impl Request {
             return Err("a request is a JSON object like {\"verb\": \"state\"}".into());
         };
         let mut fields = Fields(fields.clone());
-        let modem = match fields.0.remove("modem") {
+        let mut modem = match fields.0.remove("modem") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -81,6 +97,55 @@ impl Request {
             "modems" => Verb::Modems,
             "state" => Verb::State,
             "events" => Verb::Events,
+            "sms_deliver" => {
+                // `to` is the modem, like `modem`.
+                if let Some(to) = fields.optional_str("to")? {
+                    if modem.as_ref().is_some_and(|m| *m != to) {
+                        return Err(
+                            "sms_deliver: \"to\" and \"modem\" name different modems".into()
+                        );
+                    }
+                    modem = Some(to);
+                }
+                let from = fields.optional_str("from")?;
+                let text = fields.optional_str("text")?;
+                let pdu = fields.optional_str("pdu")?;
+                let alphabet = fields.optional_str("alphabet")?;
+                let message = match (text, pdu) {
+                    (Some(text), None) => Injected::Text {
+                        text,
+                        alphabet: parse_alphabet(alphabet.as_deref().unwrap_or("gsm"))?,
+                    },
+                    (None, Some(pdu)) => {
+                        if alphabet.is_some() {
+                            return Err("sms_deliver: alphabet goes with text, not pdu".into());
+                        }
+                        Injected::Pdu(pdu)
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err("sms_deliver: give text or pdu, not both".into());
+                    }
+                    (None, None) => return Err("sms_deliver needs text or pdu".into()),
+                };
+                match from.as_deref() {
+                    Some("") => return Err("sms_deliver: the sender number (from) is empty".into()),
+                    Some(number) => {
+                        parse_number(number)?;
+                    }
+                    None if matches!(message, Injected::Text { .. }) => {
+                        return Err("sms_deliver: a text needs the sender's number (from)".into());
+                    }
+                    None => {}
+                }
+                Verb::SmsDeliver { from, message }
+            }
+            "sms_sent" => {
+                let to = fields.optional_str("to")?;
+                if modem.is_some() {
+                    return Err("sms_sent lists every modem's messages: no \"modem\"".into());
+                }
+                Verb::SmsSent { to }
+            }
             "reboot" => Verb::Act(Input::Reboot),
             "hangup" => Verb::Act(Input::RemoteHangUp),
             "dtr" => {
@@ -129,9 +194,7 @@ impl Request {
                 Verb::Act(Input::Network(change))
             }
             other => {
-                return Err(format!(
-                    "unknown verb {other:?}; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc"
-                ));
+                return Err(format!("unknown verb {other:?}; verbs: {VERBS}"));
             }
         };
         if let Some(extra) = fields.0.keys().next() {
@@ -143,10 +206,13 @@ impl Request {
     /// Parses `simodem ctl` words after the global options: `dtr down`, `network roaming
     /// --operator X --csq 5`, `urc "+CMTI: \"SM\",1"`, ...
     pub fn from_words(modem: Option<String>, words: &[String]) -> Result<Request, String> {
-        let value = words_to_json(words)?;
-        let mut request = Request::from_value(&value)?;
-        request.modem = modem;
-        Ok(request)
+        let mut value = words_to_json(words)?;
+        if let (Some(modem), Value::Object(object)) = (modem, &mut value)
+            && !object.contains_key("to")
+        {
+            object.insert("modem".into(), json!(modem));
+        }
+        Request::from_value(&value)
     }
 
     /// The request as one JSON object (what `simodem ctl` sends).
@@ -155,6 +221,26 @@ impl Request {
         object.insert("verb".into(), json!(self.verb.name()));
         if let Some(modem) = &self.modem {
             object.insert("modem".into(), json!(modem));
+        }
+        if let Verb::SmsDeliver { from, message } = &self.verb {
+            if let Some(modem) = object.remove("modem") {
+                object.insert("to".into(), modem);
+            }
+            if let Some(from) = from {
+                object.insert("from".into(), json!(from));
+            }
+            match message {
+                Injected::Text { text, alphabet } => {
+                    object.insert("text".into(), json!(text));
+                    object.insert("alphabet".into(), json!(alphabet_name(*alphabet)));
+                }
+                Injected::Pdu(pdu) => {
+                    object.insert("pdu".into(), json!(pdu));
+                }
+            }
+        }
+        if let Verb::SmsSent { to: Some(to) } = &self.verb {
+            object.insert("to".into(), json!(to));
         }
         if let Verb::Act(input) = &self.verb {
             match input {
@@ -204,8 +290,14 @@ impl Request {
 /// The CLI grammar mapped onto the JSON fields.
 fn words_to_json(words: &[String]) -> Result<Value, String> {
     let Some((verb, rest)) = words.split_first() else {
-        return Err("no verb given; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc".into());
+        return Err(
+            "no verb given; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc, sms"
+                .into(),
+        );
     };
+    if verb == "sms" {
+        return sms_words_to_json(rest);
+    }
     let mut object = Map::new();
     object.insert("verb".into(), json!(verb));
     let positional = |name: &str, object: &mut Map<String, Value>| -> Result<(), String> {
@@ -274,6 +366,52 @@ fn words_to_json(words: &[String]) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(object))
+}
+
+/// `sms deliver --to M --from N (--text T [--alphabet A] | --pdu HEX)`, `sms sent [--to N]`.
+fn sms_words_to_json(words: &[String]) -> Result<Value, String> {
+    let usage = "usage: sms deliver --to MODEM --from NUMBER (--text TEXT [--alphabet gsm|ucs2|8bit] | --pdu HEX), or sms sent [--to NUMBER]";
+    let (verb, options): (&str, &[&str]) = match words.first().map(String::as_str) {
+        Some("deliver") => ("sms_deliver", &["to", "from", "text", "alphabet", "pdu"]),
+        Some("sent") => ("sms_sent", &["to"]),
+        _ => return Err(usage.into()),
+    };
+    let mut object = Map::new();
+    object.insert("verb".into(), json!(verb));
+    let mut rest = &words[1..];
+    while let Some((flag, tail)) = rest.split_first() {
+        let name = flag
+            .strip_prefix("--")
+            .filter(|name| options.contains(name))
+            .ok_or_else(|| format!("sms {}: unknown option {flag:?}; {usage}", words[0]))?;
+        let Some((value, tail)) = tail.split_first() else {
+            return Err(format!("{flag} needs a value"));
+        };
+        if object.insert(name.into(), json!(value)).is_some() {
+            return Err(format!("{flag} given twice"));
+        }
+        rest = tail;
+    }
+    Ok(Value::Object(object))
+}
+
+/// `gsm`, `ucs2` or `8bit` (also `7bit`, `data`).
+pub fn parse_alphabet(text: &str) -> Result<Alphabet, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "gsm" | "gsm7" | "7bit" => Ok(Alphabet::Gsm7),
+        "ucs2" => Ok(Alphabet::Ucs2),
+        "8bit" | "data" => Ok(Alphabet::Eight),
+        _ => Err(format!("alphabet must be gsm, ucs2 or 8bit, not {text:?}")),
+    }
+}
+
+/// The name `parse_alphabet` reads back.
+pub fn alphabet_name(alphabet: Alphabet) -> &'static str {
+    match alphabet {
+        Alphabet::Gsm7 => "gsm",
+        Alphabet::Ucs2 => "ucs2",
+        Alphabet::Eight => "8bit",
+    }
 }
 
 fn parse_dtr(text: &str) -> Result<bool, String> {
@@ -409,7 +547,7 @@ mod tests {
             ),
             (
                 r#"{"verb":"fly"}"#,
-                "unknown verb \"fly\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc",
+                "unknown verb \"fly\"; verbs: modems, state, events, dtr, ring, hangup, network, sim, reboot, urc, sms_deliver, sms_sent",
             ),
             (
                 r#"{"verb":"dtr","state":"sideways"}"#,
@@ -456,5 +594,142 @@ mod tests {
             Request::from_words(None, &words(&["dtr"])).err().as_deref(),
             Some("dtr needs its state")
         );
+    }
+
+    #[test]
+    fn sms_words_and_json_give_the_same_request() {
+        let deliver = Request::from_words(
+            None,
+            &words(&[
+                "sms",
+                "deliver",
+                "--to",
+                "1",
+                "--from",
+                "+3933",
+                "--text",
+                "ciao",
+                "--alphabet",
+                "ucs2",
+            ]),
+        )
+        .expect("words");
+        assert_eq!(
+            deliver,
+            Request {
+                modem: Some("1".into()),
+                verb: Verb::SmsDeliver {
+                    from: Some("+3933".into()),
+                    message: Injected::Text {
+                        text: "ciao".into(),
+                        alphabet: Alphabet::Ucs2
+                    }
+                }
+            }
+        );
+        assert_eq!(
+            deliver.to_json().to_string(),
+            r#"{"verb":"sms_deliver","to":"1","from":"+3933","text":"ciao","alphabet":"ucs2"}"#
+        );
+        assert_eq!(Request::from_value(&deliver.to_json()), Ok(deliver));
+        let pdu = Request::from_words(
+            Some("+1555".into()),
+            &words(&["sms", "deliver", "--pdu", "00AB"]),
+        )
+        .expect("pdu");
+        assert_eq!(pdu.modem.as_deref(), Some("+1555"));
+        assert_eq!(Request::from_value(&pdu.to_json()), Ok(pdu));
+        let sent =
+            Request::from_words(None, &words(&["sms", "sent", "--to", "+44"])).expect("sent");
+        assert_eq!(
+            sent.verb,
+            Verb::SmsSent {
+                to: Some("+44".into())
+            }
+        );
+        assert_eq!(Request::from_value(&sent.to_json()), Ok(sent));
+    }
+
+    #[test]
+    fn bad_sms_requests_say_why() {
+        let usage = "usage: sms deliver --to MODEM --from NUMBER (--text TEXT [--alphabet gsm|ucs2|8bit] | --pdu HEX), or sms sent [--to NUMBER]";
+        let colour = format!("sms deliver: unknown option \"--colour\"; {usage}");
+        let cases: [(&[&str], &str); 9] = [
+            (&["sms"], usage),
+            (
+                &["sms", "deliver", "--from", "+39"],
+                "sms_deliver needs text or pdu",
+            ),
+            (
+                &[
+                    "sms", "deliver", "--from", "+39", "--text", "a", "--pdu", "00",
+                ],
+                "sms_deliver: give text or pdu, not both",
+            ),
+            (
+                &["sms", "deliver", "--text", "a"],
+                "sms_deliver: a text needs the sender's number (from)",
+            ),
+            (
+                &["sms", "deliver", "--from", "", "--text", "a"],
+                "sms_deliver: the sender number (from) is empty",
+            ),
+            (
+                &[
+                    "sms",
+                    "deliver",
+                    "--from",
+                    "+39",
+                    "--text",
+                    "a",
+                    "--alphabet",
+                    "latin",
+                ],
+                "alphabet must be gsm, ucs2 or 8bit, not \"latin\"",
+            ),
+            (
+                &["sms", "deliver", "--pdu", "00", "--alphabet", "gsm"],
+                "sms_deliver: alphabet goes with text, not pdu",
+            ),
+            (
+                &[
+                    "sms", "deliver", "--from", "+39", "--text", "a", "--colour", "red",
+                ],
+                &colour,
+            ),
+            (&["sms", "sent", "--to"], "--to needs a value"),
+        ];
+        for (line, reason) in cases {
+            assert_eq!(
+                Request::from_words(None, &words(line)).err().as_deref(),
+                Some(reason),
+                "{line:?}"
+            );
+        }
+        let json_cases = [
+            (
+                r#"{"verb":"sms_deliver","to":"0","modem":"1","pdu":"00"}"#,
+                "sms_deliver: \"to\" and \"modem\" name different modems",
+            ),
+            (
+                r#"{"verb":"sms_sent","modem":"1"}"#,
+                "sms_sent lists every modem's messages: no \"modem\"",
+            ),
+            (
+                r#"{"verb":"sms_deliver","from":"abc","text":"x"}"#,
+                "a phone number (optional +) must be 0 to 20 digits, not \"abc\"",
+            ),
+            (
+                r#"{"verb":"sms_deliver","pdu":"00","colour":1}"#,
+                "sms_deliver: unknown field \"colour\"",
+            ),
+        ];
+        for (line, reason) in json_cases {
+            assert_eq!(
+                Request::from_json(line).err().as_deref(),
+                Some(reason),
+                "{line}"
+            );
+        }
     }
 }

@@ -228,7 +228,7 @@ impl Framing {
             out.extend_from_slice(b"\r\n");
         }
         for line in lines {
-            out.extend_from_slice(line.as_bytes());
+            push_te_chars(line, out);
             out.extend_from_slice(b"\r\n");
         }
     }
@@ -255,6 +255,21 @@ impl Framing {
     /// An unsolicited result code: framed like one line of information text.
     pub fn urc(&self, text: &str, out: &mut Vec<u8>) {
         self.info(std::slice::from_ref(&text.to_string()), out);
+    }
+}
+
+/// Text as the TE's byte-wide character sets carry it: every char up to U+00FF is one byte
+/// (GSM codes, 8859-1), anything wider goes out as UTF-8 (only ever in text the user supplied).
+fn push_te_chars(line: &str, out: &mut Vec<u8>) {
+    if line.is_ascii() {
+        out.extend_from_slice(line.as_bytes());
+        return;
+    }
+    for c in line.chars() {
+        match u8::try_from(u32::from(c)) {
+            Ok(byte) => out.push(byte),
+            Err(_) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::modem::EventKind;
+use crate::network::sms::{IncomingSummary, SentRecord};
 
 /// How many events the bus holds for a subscriber that has not read them yet; one that falls
 /// further behind gets a `lagged` line instead of holding up any modem.
@@ -33,6 +34,10 @@ pub enum EventBody {
     Port { opened: bool },
     /// A control request acted on the modem: the request as JSON, without its `modem` field.
     Ctl(serde_json::Value),
+    /// The network handed the modem an SMS (`sms_in`) or a status report (`sms_report`).
+    SmsIn(Arc<IncomingSummary>),
+    /// The modem sent an SMS to a number outside the world (`sms_sent`).
+    SmsSent(Arc<SentRecord>),
 }
 
 impl EventBody {
@@ -44,6 +49,11 @@ impl EventBody {
             EventBody::Core { kind, .. } => kind.name(),
             EventBody::Port { .. } => "port",
             EventBody::Ctl(_) => "ctl",
+            EventBody::SmsIn(summary) => match **summary {
+                IncomingSummary::Deliver { .. } => "sms_in",
+                IncomingSummary::StatusReport { .. } => "sms_report",
+            },
+            EventBody::SmsSent(_) => "sms_sent",
         }
     }
 }
@@ -90,8 +100,29 @@ impl Serialize for WorldEvent {
                 map.serialize_entry("state", if *opened { "opened" } else { "closed" })?
             }
             EventBody::Ctl(request) => map.serialize_entry("request", request)?,
+            EventBody::SmsIn(summary) => {
+                for (key, value) in sms_fields(&**summary) {
+                    map.serialize_entry(&key, &value)?;
+                }
+            }
+            EventBody::SmsSent(record) => {
+                for (key, value) in sms_fields(&**record) {
+                    map.serialize_entry(&key, &value)?;
+                }
+            }
         }
         map.end()
+    }
+}
+
+/// The fields of an SMS summary or record, without the summary's `type` tag.
+pub fn sms_fields(value: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.remove("type");
+            fields
+        }
+        _ => serde_json::Map::new(),
     }
 }
 

@@ -260,6 +260,17 @@ pub fn scenario_steps(events: &[WorldEvent], modems: usize) -> Vec<Value> {
                 steps.push(step(key, json!(true), modem));
                 last_us = at;
             }
+            EventBody::Ctl(request) if request.get("verb") == Some(&json!("sms_deliver")) => {
+                // `sms deliver` replays as an `sms_in` step: the request without verb and modem.
+                let mut message = request.clone();
+                if let Value::Object(fields) = &mut message {
+                    fields.remove("verb");
+                    fields.remove("to");
+                }
+                steps.push(json!({"at_ms": ms(at)}));
+                steps.push(step("sms_in", message, modem));
+                last_us = at;
+            }
             EventBody::Ctl(request) => {
                 let mut request = request.clone();
                 if let Value::Object(fields) = &mut request {
@@ -269,7 +280,8 @@ pub fn scenario_steps(events: &[WorldEvent], modems: usize) -> Vec<Value> {
                 steps.push(json!({ "ctl": request }));
                 last_us = at;
             }
-            EventBody::Core { .. } => {}
+            // What the network does follows from the steps.
+            EventBody::Core { .. } | EventBody::SmsIn(_) | EventBody::SmsSent(_) => {}
         }
     }
     steps

@@ -16,6 +16,7 @@ use super::sockets::SocketHost;
 use super::{save_nvm, trace, world};
 use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, Output};
+use crate::network::sms::Incoming;
 
 /// A control request for one modem, with where its one response line goes.
 pub(crate) struct ControlMsg {
@@ -45,6 +46,10 @@ pub(crate) struct Session {
     pub nvm_file: Option<PathBuf>,
     pub bus: broadcast::Sender<WorldEvent>,
     pub control: mpsc::Receiver<ControlMsg>,
+    /// Messages the SMS centre hands this modem.
+    pub sms_in: mpsc::UnboundedReceiver<Incoming>,
+    /// Where the modem's submissions go.
+    pub centre: mpsc::UnboundedSender<world::CentreMsg>,
     /// The time of the last input, which the outputs it caused carry.
     pub at: Instant,
     /// Outputs being carried out (kept to reuse its allocation).
@@ -65,6 +70,7 @@ enum Wake {
     /// Something happened to a socket, or a lookup finished.
     Socket(Input),
     Control(Option<ControlMsg>),
+    Sms(Option<Incoming>),
     Stop,
 }
 
@@ -123,6 +129,7 @@ impl Session {
         let mut tcp_buf = vec![0u8; 65536];
         let mut unix_buf = vec![0u8; 65536];
         let mut control_open = true;
+        let mut sms_open = true;
         self.carry_out_outputs().await;
         loop {
             let deadline = self.modem.next_deadline();
@@ -179,6 +186,13 @@ impl Session {
                 // come last, so a flood of them never holds up the client's bytes or a timer.
                 // Socket events come after timers, so a busy peer cannot delay a deadline; a
                 // busy client cannot starve them either, as its reads stop at the backlog.
+                let sms = async {
+                    if sms_open {
+                        self.sms_in.recv().await
+                    } else {
+                        std::future::pending().await
+                    }
+                };
                 tokio::select! {
                     biased;
                     _ = &mut stop => Wake::Stop,
@@ -190,6 +204,7 @@ impl Session {
                     c = unix_accept => Wake::UnixAccept(c),
                     () = timer => Wake::Timer,
                     input = self.sockets.next_input() => Wake::Socket(input),
+                    incoming = sms => Wake::Sms(incoming),
                     m = control => Wake::Control(m),
                 }
             };
@@ -277,6 +292,11 @@ impl Session {
                 }
                 Wake::Control(Some(msg)) => self.control_request(msg).await,
                 Wake::Control(None) => control_open = false,
+                Wake::Sms(Some(incoming)) => {
+                    let now = self.now();
+                    self.feed(now, Input::Sms(incoming));
+                }
+                Wake::Sms(None) => sms_open = false,
             }
             self.carry_out_outputs().await;
         }
@@ -301,7 +321,9 @@ impl Session {
                 self.carry_out_outputs().await;
                 world::acted_response(self.index)
             }
-            Verb::Modems | Verb::Events => world::error_line("not a request for one modem"),
+            Verb::Modems | Verb::Events | Verb::SmsDeliver { .. } | Verb::SmsSent { .. } => {
+                world::error_line("not a request for one modem")
+            }
         };
         // The requester may have gone away; the modem carries on.
         let _ = msg.reply.send(line);
@@ -396,7 +418,14 @@ impl Session {
                     }
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
-                    Output::SubmitSms(_) => {} // routed by the SMS centre (next commit)
+                    Output::SubmitSms(submission) => {
+                        // The centre outlives every session; a send fails only while stopping.
+                        let _ = self.centre.send(world::CentreMsg::Submit {
+                            from: self.index,
+                            at,
+                            submission,
+                        });
+                    }
                     Output::SaveNvm(nvm) => {
                         if let Some(path) = &self.nvm_file {
                             save_nvm(path, &nvm);

@@ -50,6 +50,16 @@ pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
             line.push_str("ctl: ");
             line.push_str(&request.to_string());
         }
+        EventBody::SmsIn(_) | EventBody::SmsSent(_) => {
+            line.push_str(body.kind());
+            line.push_str(": ");
+            let fields = match body {
+                EventBody::SmsIn(summary) => super::events::sms_fields(&**summary),
+                EventBody::SmsSent(record) => super::events::sms_fields(&**record),
+                _ => serde_json::Map::new(),
+            };
+            line.push_str(&serde_json::Value::Object(fields).to_string());
+        }
     }
     line
 }

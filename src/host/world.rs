@@ -12,14 +12,19 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::control::{self, ControlServer};
+use super::events::EventBody;
 use super::events::{BUS_CAPACITY, WorldEvent};
 use super::pty::{self, VirtualPort};
 use super::record::{self, Recorder};
 use super::session::{ControlMsg, Session};
 use super::sockets::SocketHost;
+use super::trace;
 use super::{StartError, load_nvm, nvm_path};
 use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, ModemState};
+use crate::network::sms::{
+    DEFAULT_DELAY_MS, Incoming, Injected, Routed, SentRecord, SmsCentre, Submission, Subscriber,
+};
 use crate::network::{Addressable, ResolvedModem, find_modem};
 
 /// Control requests a modem may have waiting before a requester has to wait its turn.
@@ -53,6 +58,30 @@ struct ModemEntry {
 struct WorldShared {
     modems: Vec<ModemEntry>,
     bus: broadcast::Sender<WorldEvent>,
+    /// The SMS centre's task.
+    centre: mpsc::UnboundedSender<CentreMsg>,
+}
+
+/// What the SMS centre's task is asked to do.
+pub(crate) enum CentreMsg {
+    /// A modem submitted a message at modem time `at`.
+    Submit {
+        from: usize,
+        at: Instant,
+        submission: Submission,
+    },
+    /// `sms deliver`: the number of parts, or why not.
+    Deliver {
+        to: usize,
+        from: Option<String>,
+        message: Injected,
+        reply: oneshot::Sender<Result<usize, String>>,
+    },
+    /// `sms sent`.
+    Sent {
+        to: Option<String>,
+        reply: oneshot::Sender<Vec<SentRecord>>,
+    },
 }
 
 /// A cheap, clonable way to talk to a running world: requests and the event bus.
@@ -86,6 +115,19 @@ struct StateResponse<'a> {
 struct ModemsResponse<'a> {
     ok: bool,
     modems: Vec<&'a ModemInfo>,
+}
+
+#[derive(Serialize)]
+struct DeliveredResponse {
+    ok: bool,
+    modem: usize,
+    parts: usize,
+}
+
+#[derive(Serialize)]
+struct SentResponse<'a> {
+    ok: bool,
+    sent: &'a [SentRecord],
 }
 
 #[derive(Serialize)]
@@ -144,6 +186,40 @@ impl WorldHandle {
         self.shared.bus.subscribe()
     }
 
+    /// Hands modem `to` an SMS from the network now; the number of parts, or why not. The
+    /// request shows on the bus as a `ctl` event of that modem, before the messages.
+    pub async fn sms_deliver(
+        &self,
+        to: usize,
+        from: Option<String>,
+        message: Injected,
+    ) -> Result<usize, String> {
+        let (reply, answer) = oneshot::channel();
+        let msg = CentreMsg::Deliver {
+            to,
+            from,
+            message,
+            reply,
+        };
+        let stopped = || "the SMS centre has stopped".to_string();
+        self.shared.centre.send(msg).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// What the modems sent outside the world, oldest first (only to `to` when given).
+    pub async fn sms_sent(&self, to: Option<String>) -> Vec<SentRecord> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .shared
+            .centre
+            .send(CentreMsg::Sent { to, reply })
+            .is_err()
+        {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
     /// Finds a modem by index, number or link path; `None` is modem 0.
     pub fn find(&self, modem: Option<&str>) -> Result<usize, String> {
         let Some(wanted) = modem else {
@@ -182,6 +258,27 @@ impl WorldHandle {
                     "client bytes, port opens and timers come from the port, not the control plane",
                 )
             }
+            Verb::SmsDeliver { from, message } => {
+                let index = match self.find(request.modem.as_deref()) {
+                    Ok(index) => index,
+                    Err(reason) => return error_line(&reason),
+                };
+                match self.sms_deliver(index, from.clone(), message.clone()).await {
+                    Ok(parts) => to_line(&DeliveredResponse {
+                        ok: true,
+                        modem: index,
+                        parts,
+                    }),
+                    Err(reason) => error_line(&reason),
+                }
+            }
+            Verb::SmsSent { to } => {
+                let sent = self.sms_sent(to.clone()).await;
+                to_line(&SentResponse {
+                    ok: true,
+                    sent: &sent,
+                })
+            }
             Verb::State | Verb::Act(_) => {
                 let index = match self.find(request.modem.as_deref()) {
                     Ok(index) => index,
@@ -215,6 +312,7 @@ pub struct RunningWorld {
     pub control: Option<PathBuf>,
     handle: WorldHandle,
     sessions: Vec<SessionTask>,
+    centre: Option<JoinHandle<()>>,
     control_server: Option<ControlServer>,
     recorder: Option<Recorder>,
 }
@@ -269,6 +367,10 @@ impl RunningWorld {
                 let _ = task.await;
             }
         }
+        if let Some(centre) = self.centre.take() {
+            centre.abort();
+            let _ = centre.await;
+        }
         match self.recorder.take() {
             Some(recorder) => recorder.finish().await,
             None => Ok(()),
@@ -285,6 +387,9 @@ impl Drop for RunningWorld {
             if let Some(stop) = session.stop.take() {
                 let _ = stop.send(());
             }
+        }
+        if let Some(centre) = self.centre.take() {
+            centre.abort();
         }
     }
 }
@@ -357,15 +462,29 @@ async fn prepare(mut resolved: ResolvedModem) -> Result<Prepared, StartError> {
 
 /// Starts every modem on one clock (modem time 0 is now), the control socket at `control`
 /// (if any) and the recorder writing `record` at stop (if any). Nothing is left behind on error.
+/// SMS take the default delay ([`DEFAULT_DELAY_MS`]).
 pub async fn start_world(
     resolved: Vec<ResolvedModem>,
     control: Option<PathBuf>,
     record: Option<PathBuf>,
 ) -> Result<RunningWorld, StartError> {
+    start_world_with(resolved, control, record, DEFAULT_DELAY_MS).await
+}
+
+/// [`start_world`] with the network's SMS delivery delay (the world file's `sms_delay_ms`).
+pub async fn start_world_with(
+    resolved: Vec<ResolvedModem>,
+    control: Option<PathBuf>,
+    record: Option<PathBuf>,
+    sms_delay_ms: u64,
+) -> Result<RunningWorld, StartError> {
     if let Some(path) = &record {
         record::check_writable(path)?;
     }
-    let world_spec = record::world_spec(&resolved);
+    let mut world_spec = record::world_spec(&resolved);
+    if sms_delay_ms != DEFAULT_DELAY_MS {
+        world_spec.sms_delay_ms = Some(sms_delay_ms);
+    }
     let mut prepared: Vec<Prepared> = Vec::new();
     for modem in resolved {
         match prepare(modem).await {
@@ -398,6 +517,16 @@ pub async fn start_world(
     let clock = tokio::time::Instant::now();
     let mut entries = Vec::new();
     let mut sessions = Vec::new();
+    let (centre_tx, centre_rx) = mpsc::unbounded_channel();
+    let mut centre_feeds = Vec::new();
+    let subscribers: Vec<Subscriber> = prepared
+        .iter()
+        .map(|p| Subscriber {
+            number: p.resolved.config.identity.number.clone(),
+            smsc: p.resolved.config.identity.smsc.clone(),
+        })
+        .collect();
+    let centre = SmsCentre::new(subscribers, sms_delay_ms, rtc_epoch_unix);
     for (index, p) in prepared.into_iter().enumerate() {
         let Prepared {
             mut resolved,
@@ -420,6 +549,8 @@ pub async fn start_world(
             product: profile.model,
         };
         let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
+        let (sms_tx, sms_rx) = mpsc::unbounded_channel();
+        centre_feeds.push((sms_tx, format!("{}#{index}", profile.id)));
         entries.push(ModemEntry {
             info: info.clone(),
             control: control_tx,
@@ -440,6 +571,8 @@ pub async fn start_world(
             nvm_file,
             bus: bus.clone(),
             control: control_rx,
+            sms_in: sms_rx,
+            centre: centre_tx.clone(),
             at: Instant(0),
             outputs: Vec::new(),
             sockets: SocketHost::new(resolved.ports.listen_address),
@@ -461,10 +594,18 @@ pub async fn start_world(
             task: Some(task),
         });
     }
+    let centre_task = tokio::spawn(run_centre(
+        centre,
+        clock,
+        centre_rx,
+        centre_feeds,
+        bus.clone(),
+    ));
     let handle = WorldHandle {
         shared: Arc::new(WorldShared {
             modems: entries,
             bus,
+            centre: centre_tx,
         }),
     };
     let control_server = control_listener
@@ -475,7 +616,97 @@ pub async fn start_world(
         control,
         handle,
         sessions,
+        centre: Some(centre_task),
         control_server,
         recorder,
     })
+}
+
+/// Publishes one SMS event on the bus and the transcript.
+fn publish_sms(
+    bus: &broadcast::Sender<WorldEvent>,
+    who: &str,
+    at: Instant,
+    modem: usize,
+    body: EventBody,
+) {
+    if trace::enabled() {
+        tracing::debug!(target: trace::TARGET, "{}", trace::transcript_line(at.0, who, &body));
+    }
+    if bus.receiver_count() > 0 {
+        let _ = bus.send(WorldEvent {
+            at_us: at.0,
+            modem,
+            body,
+        });
+    }
+}
+
+/// The SMS centre's task: takes submissions and control requests, and hands each message to
+/// its modem's session when it is due (the sessions never wait for it: unbounded channels).
+async fn run_centre(
+    mut centre: SmsCentre,
+    clock: tokio::time::Instant,
+    mut requests: mpsc::UnboundedReceiver<CentreMsg>,
+    modems: Vec<(mpsc::UnboundedSender<Incoming>, String)>,
+    bus: broadcast::Sender<WorldEvent>,
+) {
+    let now = || Instant(clock.elapsed().as_micros() as u64);
+    let who = |index: usize| {
+        modems
+            .get(index)
+            .map(|(_, who)| who.as_str())
+            .unwrap_or("sms")
+    };
+    loop {
+        let deadline = centre.next_deadline();
+        let timer = async {
+            match deadline {
+                Some(at) => {
+                    tokio::time::sleep_until(clock + std::time::Duration::from_micros(at.0)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            msg = requests.recv() => match msg {
+                None => return,
+                Some(CentreMsg::Submit { from, at, submission }) => {
+                    if let Routed::Outside(record) = centre.submit(at, from, submission) {
+                        publish_sms(&bus, who(from), at, from, EventBody::SmsSent(Arc::new(record)));
+                    }
+                }
+                Some(CentreMsg::Deliver { to, from, message, reply }) => {
+                    let at = now();
+                    let request = Request {
+                        modem: None,
+                        verb: Verb::SmsDeliver { from: from.clone(), message: message.clone() },
+                    };
+                    let result = centre.inject(at, to, from.as_deref(), message);
+                    if result.is_ok() {
+                        publish_sms(&bus, who(to), at, to, EventBody::Ctl(request.to_json()));
+                    }
+                    let _ = reply.send(result);
+                }
+                Some(CentreMsg::Sent { to, reply }) => {
+                    let _ = reply.send(centre.sent(to.as_deref()));
+                }
+            },
+            () = timer => {}
+        }
+        let at = now();
+        for (index, incoming) in centre.due(at) {
+            publish_sms(
+                &bus,
+                who(index),
+                at,
+                index,
+                EventBody::SmsIn(Arc::new(incoming.summary())),
+            );
+            if let Some((session, _)) = modems.get(index) {
+                // Only a stopped modem's session is gone: the world is stopping.
+                let _ = session.send(incoming);
+            }
+        }
+    }
 }

@@ -147,6 +147,9 @@ pub struct ModemConfig {
     pub rtc_epoch_unix: i64,
     /// The address the network gives this modem's PDP context (`+CIFSR`).
     pub pdp_address: std::net::Ipv4Addr,
+    /// Compatibility switch: accept `+CNMI` ds=2 (status reports stored, `+CDSI`) even where the
+    /// model refuses it (the SIM900 answers `ERROR`, which costs python-gsmmodem a retry).
+    pub cnmi_ds2: bool,
 }
 
 impl ModemConfig {
@@ -162,6 +165,7 @@ impl ModemConfig {
             nvm: Nvm::default(),
             rtc_epoch_unix: 1_767_225_600, // 2026-01-01 00:00:00 UTC
             pdp_address: std::net::Ipv4Addr::new(10, 64, 0, 2),
+            cnmi_ds2: false,
         }
     }
 }
@@ -274,6 +278,9 @@ impl Modem {
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
+        if let Some(saved) = modem.nvm.sms.clone() {
+            modem.sms.restore(&saved);
+        }
         modem.power_on();
         modem.flush();
         modem

@@ -141,4 +141,24 @@ pub struct Nvm {
     pub stored_profile: Option<Settings>,
     /// The TCP/IP settings saved by `+CIPSCONT`; `None` means factory values.
     pub ip_settings: Option<super::ip::IpSettings>,
+    /// The messages on the SIM and in the module's flash, and the last TP-MR used.
+    pub sms: Option<SavedMessages>,
+}
+
+/// Stored messages as the state file keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SavedMessages {
+    pub messages: Vec<SavedMessage>,
+    pub last_message_reference: Option<u8>,
+}
+
+/// One stored message: where, its `<stat>` (0-3) and its PDU in hex (SMSC field first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SavedMessage {
+    pub memory: String,
+    pub index: usize,
+    pub status: u32,
+    pub pdu: String,
 }

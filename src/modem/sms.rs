@@ -3,10 +3,11 @@
 
 use std::collections::VecDeque;
 
+use super::settings::{SavedMessage, SavedMessages};
 use super::{Modem, TimerKind};
 use crate::network::sms::{Incoming, Submission};
 use crate::sms::charset::{self, Charset};
-use crate::sms::{Address, Alphabet, Pdu, Tpdu, hex};
+use crate::sms::{Address, Alphabet, Direction, Pdu, Tpdu, hex};
 
 /// `<stat>` of a stored message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +134,9 @@ pub(crate) struct SmsState {
     pub roles: [usize; 3],
     /// `+CSMS` service (1: `+CMT`/`+CDS` need `+CNMA`).
     pub service: u32,
-    /// The TP-MR of the last message sent.
+    /// The TP-MR of the last message sent, once one was.
     pub last_mr: u8,
+    pub sent_any: bool,
     /// Messages the network keeps for this modem until it can take them (memory full, not
     /// registered, an unacknowledged `+CMT`).
     pub held_by_network: VecDeque<Incoming>,
@@ -158,6 +160,7 @@ impl SmsState {
             roles: [0; 3],
             service: 0,
             last_mr: 255,
+            sent_any: false,
             held_by_network: VecDeque::new(),
             awaiting_ack: None,
             buffered_indications: Vec::new(),
@@ -186,8 +189,58 @@ impl SmsState {
         }
     }
 
+    /// The memories as the state file keeps them.
+    pub(crate) fn saved(&self) -> SavedMessages {
+        let mut messages = Vec::new();
+        for memory in &self.memories {
+            for (i, slot) in memory.slots.iter().enumerate() {
+                if let Some(stored) = slot {
+                    messages.push(SavedMessage {
+                        memory: memory.name.to_string(),
+                        index: i + 1,
+                        status: stored.status.number(),
+                        pdu: pdu_hex(&stored.pdu).0,
+                    });
+                }
+            }
+        }
+        SavedMessages {
+            messages,
+            last_message_reference: self.sent_any.then_some(self.last_mr),
+        }
+    }
+
+    /// Puts back what the state file kept; entries that no longer decode are skipped.
+    pub(crate) fn restore(&mut self, saved: &SavedMessages) {
+        for message in &saved.messages {
+            let Some(status) = Status::from_number(message.status) else {
+                continue;
+            };
+            let direction = match status {
+                Status::RecUnread | Status::RecRead => Direction::FromNetwork,
+                Status::StoUnsent | Status::StoSent => Direction::ToNetwork,
+            };
+            let Ok(pdu) = Pdu::decode_hex(&message.pdu, None, direction) else {
+                continue;
+            };
+            let slot = self
+                .memories
+                .iter_mut()
+                .find(|m| m.name == message.memory)
+                .and_then(|m| m.get_mut(message.index));
+            if let Some(slot) = slot {
+                *slot = Some(StoredSms { status, pdu });
+            }
+        }
+        if let Some(mr) = saved.last_message_reference {
+            self.last_mr = mr;
+            self.sent_any = true;
+        }
+    }
+
     pub(crate) fn next_mr(&mut self) -> u8 {
         self.last_mr = self.last_mr.wrapping_add(1);
+        self.sent_any = true;
         self.last_mr
     }
 }
@@ -203,6 +256,12 @@ enum Route {
 }
 
 impl Modem {
+    /// The memories changed: the state file keeps them (SIM and flash survive everything).
+    pub(crate) fn sms_changed(&mut self) {
+        self.nvm.sms = Some(self.sms.saved());
+        self.save_nvm();
+    }
+
     pub(crate) fn charset(&self) -> Charset {
         Charset::from_name(&self.settings.charset).unwrap_or(Charset::Ira)
     }
@@ -268,12 +327,12 @@ impl Modem {
                 _ => Route::Store { indicate: true },
             }
         };
-        // Direct routing needs a TE that listens: mode 1 in data mode, or mode 0, would lose
-        // it, so the message is stored with an indication instead (27.005 §3.4.1).
+        // Direct routing needs a TE that listens: with no client on the port, under mode 0,
+        // or under mode 1 in data mode it would be lost, so the message is stored with an
+        // indication instead (27.005 §3.4.1).
+        let listening = self.dte_open && mode != 0 && !(mode == 1 && self.in_data_mode());
         let route = match route {
-            Route::Direct if mode == 0 || (mode == 1 && self.in_data_mode()) => {
-                Route::Store { indicate: true }
-            }
+            Route::Direct if !listening => Route::Store { indicate: true },
             other => other,
         };
         match route {
@@ -302,6 +361,7 @@ impl Modem {
                     "{} stored in {name} at {index}",
                     if is_report { "status report" } else { "SMS" }
                 ));
+                self.sms_changed();
                 if indicate {
                     let word = if is_report { "+CDSI" } else { "+CMTI" };
                     self.sms_indication(format!("{word}: \"{name}\",{index}"));
@@ -487,6 +547,7 @@ impl Modem {
             submission.submit.destination.number
         ));
         self.push_output(super::Output::SubmitSms(submission));
+        self.sms_changed();
         mr
     }
 }

@@ -205,6 +205,7 @@ impl Modem {
                 match self.sms.memories[mem].store(StoredSms { status, pdu }) {
                     Some(index) => {
                         self.explain(format!("message written to {name} at {index}"));
+                        self.sms_changed();
                         Ok(Outcome::Answer(Some(format!("+CMGW: {index}"))))
                     }
                     None => {

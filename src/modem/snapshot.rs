@@ -75,8 +75,22 @@ pub struct NetworkState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SmsSummary {
+    /// Messages in all memories, and how many of them are REC UNREAD.
     pub stored: usize,
     pub unread: usize,
+    /// Per memory: name, used, capacity.
+    pub memories: Vec<MemoryState>,
+    /// Messages the network keeps for this modem (memory full, not registered, waiting +CNMA).
+    pub held_by_network: usize,
+    /// The TP-MR of the last message sent (`None` before the first).
+    pub last_message_reference: Option<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryState {
+    pub name: &'static str,
+    pub used: usize,
+    pub capacity: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,16 +188,41 @@ impl Modem {
                     })
                 })
                 .collect(),
-            sms: SmsSummary {
-                stored: 0,
-                unread: 0,
-            },
+            sms: self.sms_summary(),
             identity: IdentityState {
                 number: identity.number.clone(),
                 imei: identity.imei.clone(),
                 imsi: identity.imsi.clone(),
                 iccid: identity.iccid.clone(),
             },
+        }
+    }
+}
+
+impl Modem {
+    fn sms_summary(&self) -> SmsSummary {
+        let messages = self
+            .sms
+            .memories
+            .iter()
+            .flat_map(|m| m.slots.iter().flatten());
+        SmsSummary {
+            stored: messages.clone().count(),
+            unread: messages
+                .filter(|s| s.status == super::sms::Status::RecUnread)
+                .count(),
+            memories: self
+                .sms
+                .memories
+                .iter()
+                .map(|m| MemoryState {
+                    name: m.name,
+                    used: m.used(),
+                    capacity: m.capacity(),
+                })
+                .collect(),
+            held_by_network: self.sms.held_by_network.len(),
+            last_message_reference: self.sms.sent_any.then_some(self.sms.last_mr),
         }
     }
 }

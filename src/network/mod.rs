@@ -55,6 +55,13 @@ pub struct WorldSpec {
     pub operator_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csq: Option<u32>,
+    /// How long the network takes to deliver an SMS, in ms (default 1000; 0 allowed).
+    #[serde(
+        default,
+        alias = "sms-delay-ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sms_delay_ms: Option<u64>,
     #[serde(default)]
     pub modems: Vec<ModemSpec>,
 }
@@ -109,6 +116,14 @@ pub struct ModemSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub listen_address: Option<String>,
+    /// Accept `AT+CNMI` ds=2 (status reports stored, `+CDSI`) even where the model answers
+    /// `ERROR` (the SIM900 does; python-gsmmodem asks for it first).
+    #[serde(
+        default,
+        alias = "cnmi-ds2",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub cnmi_ds2: bool,
 }
 
 /// One modem ready to build: its core configuration and where it is served.
@@ -244,6 +259,7 @@ impl ModemSpec {
         config.pin = self.pin.as_deref().map(parse_pin).transpose()?;
         config.puk = parse_pin(self.puk.as_deref().unwrap_or(DEFAULT_PUK))?;
         config.sim_inserted = !self.no_sim;
+        config.cnmi_ds2 = self.cnmi_ds2;
         let operator = self
             .operator
             .clone()
@@ -602,6 +618,16 @@ mod tests {
         let spec: WorldSpec =
             serde_json::from_str(r#"{"modems": [{"listen-address": "10.0.0.1"}]}"#).expect("json");
         assert_eq!(spec.modems[0].listen_address.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn the_cnmi_ds2_switch_reaches_the_modem_config() {
+        let spec: WorldSpec =
+            serde_json::from_str(r#"{"modems": [{"cnmi_ds2": true}, {"cnmi-ds2": false}, {}]}"#)
+                .expect("json");
+        let resolved = spec.resolve().expect("resolve");
+        let switched: Vec<bool> = resolved.iter().map(|m| m.config.cnmi_ds2).collect();
+        assert_eq!(switched, [true, false, false]);
     }
 
     #[test]

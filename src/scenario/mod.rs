@@ -107,7 +107,22 @@ pub enum Action {
         request: Request,
         expect_state: Option<Value>,
     },
+    /// The network hands the step's modem an SMS (an `sms_deliver` request).
+    SmsIn {
+        request: Request,
+    },
+    /// The next SMS the modems send outside the world comes within the time limit and has
+    /// these fields (a subset of what `sms sent` shows).
+    ExpectSmsOut {
+        wanted: Value,
+        within_ms: f64,
+    },
 }
+
+/// The fields an `expect_sms_out` may match.
+pub const SMS_OUT_FIELDS: [&str; 12] = [
+    "modem", "from", "to", "mr", "pid", "dcs", "text", "concat", "srr", "ud", "at_ms", "time",
+];
 
 impl Action {
     /// The step's kind in words, for reports.
@@ -127,6 +142,8 @@ impl Action {
             Action::Reset => "reset",
             Action::ExpectClosed { .. } => "expect_closed",
             Action::Ctl { .. } => "ctl",
+            Action::SmsIn { .. } => "sms_in",
+            Action::ExpectSmsOut { .. } => "expect_sms_out",
         }
     }
 }
@@ -199,7 +216,7 @@ impl Scenario {
 }
 
 /// Every step kind, in the order error messages list them.
-const STEP_KINDS: [&str; 16] = [
+const STEP_KINDS: [&str; 18] = [
     "send",
     "send_hex",
     "expect",
@@ -216,6 +233,8 @@ const STEP_KINDS: [&str; 16] = [
     "connect",
     "reset",
     "expect_closed",
+    "sms_in",
+    "expect_sms_out",
 ];
 
 fn parse_step(value: Value, line: usize) -> Result<Step, String> {
@@ -246,7 +265,7 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         many => return Err(format!("one action per step, got {}", many.join(", "))),
     };
     match (kind, &peer) {
-        ("wait_ms" | "at_ms" | "open" | "ctl", Some(_)) => {
+        ("wait_ms" | "at_ms" | "open" | "ctl" | "sms_in" | "expect_sms_out", Some(_)) => {
             return Err(format!("{kind} does not go with \"peer\""));
         }
         ("listen" | "accept" | "connect", Some(_)) => {
@@ -338,6 +357,49 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
             Action::Connect {
                 transport: fields.transport()?,
                 port: fields.port(kind)?,
+                within_ms: fields.within_ms()?,
+            }
+        }
+        "sms_in" => {
+            let Some(Value::Object(mut message)) = fields.0.remove(kind) else {
+                return Err(
+                    "sms_in is an object like {\"from\": \"+393331234567\", \"text\": \"hi\"}"
+                        .into(),
+                );
+            };
+            if let Some(key) = ["to", "modem", "verb"]
+                .iter()
+                .find(|k| message.contains_key(**k))
+            {
+                return Err(format!(
+                    "sms_in: no {key:?} inside; the step's \"modem\" names the modem"
+                ));
+            }
+            message.insert("verb".into(), Value::String("sms_deliver".into()));
+            let request = Request::from_value(&Value::Object(message))?;
+            Action::SmsIn { request }
+        }
+        "expect_sms_out" => {
+            let wanted = match fields.0.remove(kind) {
+                Some(Value::Object(wanted)) => wanted,
+                _ => {
+                    return Err(
+                        "expect_sms_out is an object like {\"to\": \"+4477\", \"text\": \"hi\"}"
+                            .into(),
+                    );
+                }
+            };
+            if let Some(key) = wanted
+                .keys()
+                .find(|k| !SMS_OUT_FIELDS.contains(&k.as_str()))
+            {
+                return Err(format!(
+                    "expect_sms_out: unknown field {key:?}; fields: {}",
+                    SMS_OUT_FIELDS.join(", ")
+                ));
+            }
+            Action::ExpectSmsOut {
+                wanted: Value::Object(wanted),
                 within_ms: fields.within_ms()?,
             }
         }
@@ -843,7 +905,7 @@ mod tests {
             ),
             (
                 r#"{"peer": "srv"}"#,
-                "s.json:1: step 1: no action: use one of send, send_hex, expect, expect_hex, expect_regex, expect_silence_ms, wait_ms, at_ms, open, close, ctl, listen, accept, connect, reset, expect_closed",
+                "s.json:1: step 1: no action: use one of send, send_hex, expect, expect_hex, expect_regex, expect_silence_ms, wait_ms, at_ms, open, close, ctl, listen, accept, connect, reset, expect_closed, sms_in, expect_sms_out",
             ),
         ];
         for (step, reason) in cases {

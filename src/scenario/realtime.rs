@@ -17,6 +17,7 @@ use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
 use crate::control::Request;
 use crate::modem::{Instant, Transport};
 use crate::network::ResolvedModem;
+use crate::network::sms::{DEFAULT_DELAY_MS, SentRecord};
 
 /// Replays a scenario in real time over real PTYs.
 pub fn run_realtime(scenario: &Scenario) -> Outcome {
@@ -32,7 +33,8 @@ pub fn run_realtime(scenario: &Scenario) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return failed_to_start(format!("cannot create {}: {e}", dir.display()));
     }
-    let outcome = match LiveWorld::start(resolved, &dir) {
+    let sms_delay_ms = scenario.world.sms_delay_ms.unwrap_or(DEFAULT_DELAY_MS);
+    let outcome = match LiveWorld::start(resolved, &dir, sms_delay_ms) {
         Ok(mut live) => {
             let outcome = run_steps(&mut live, scenario);
             live.stop();
@@ -64,7 +66,11 @@ struct LiveWorld {
 }
 
 impl LiveWorld {
-    fn start(mut resolved: Vec<ResolvedModem>, dir: &Path) -> Result<LiveWorld, String> {
+    fn start(
+        mut resolved: Vec<ResolvedModem>,
+        dir: &Path,
+        sms_delay_ms: u64,
+    ) -> Result<LiveWorld, String> {
         let mut links = Vec::new();
         for (index, modem) in resolved.iter_mut().enumerate() {
             let link = dir.join(format!("tty{index}"));
@@ -91,7 +97,14 @@ impl LiveWorld {
                 }
             };
             runtime.block_on(async move {
-                match crate::host::start_world(world_modems, Some(world_control), None).await {
+                let started = crate::host::world::start_world_with(
+                    world_modems,
+                    Some(world_control),
+                    None,
+                    sms_delay_ms,
+                )
+                .await;
+                match started {
                     Ok(world) => {
                         let _ = ready_tx.send(Ok(std::time::Instant::now()));
                         let _ = stop_rx.await;
@@ -294,6 +307,11 @@ impl Driver for LiveWorld {
         let mut json = request.to_json();
         json["modem"] = Value::from(modem);
         self.request(&json).map(|_| ())
+    }
+
+    fn sms_sent(&mut self) -> Result<Vec<SentRecord>, String> {
+        let mut answer = self.request(&serde_json::json!({"verb": "sms_sent"}))?;
+        serde_json::from_value(answer["sent"].take()).map_err(|e| format!("sms_sent answer: {e}"))
     }
 
     fn state(&mut self, modem: usize) -> Result<Value, String> {

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{Action, Scenario, Step};
 use crate::control::Verb;
 use crate::modem::{Instant, Transport};
+use crate::network::sms::SentRecord;
 use crate::network::{ResolvedModem, find_modem};
 
 pub use super::virtual_clock::run_virtual;
@@ -92,8 +93,10 @@ pub trait Driver {
     fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String>;
     /// The client opens or closes the port.
     fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String>;
-    /// A control verb that acts on the modem (`Verb::Act`).
+    /// A control verb that acts on the modem (`Verb::Act`, `Verb::SmsDeliver`).
     fn act(&mut self, modem: usize, request: &super::Request) -> Result<(), String>;
+    /// Every SMS the modems sent outside the world so far, oldest first.
+    fn sms_sent(&mut self) -> Result<Vec<SentRecord>, String>;
     /// The modem's state as `ctl state` shows it.
     fn state(&mut self, modem: usize) -> Result<Value, String>;
     /// Output not yet consumed by an expectation.
@@ -145,6 +148,8 @@ pub trait Driver {
 struct Typist<'a> {
     driver: &'a mut dyn Driver,
     queue: VecDeque<(Instant, usize, u8)>,
+    /// How many SMS sent outside `expect_sms_out` steps have consumed.
+    sms_seen: usize,
 }
 
 impl Typist<'_> {
@@ -208,6 +213,7 @@ pub fn run_steps(driver: &mut dyn Driver, scenario: &Scenario) -> Outcome {
     let mut typist = Typist {
         driver,
         queue: VecDeque::new(),
+        sms_seen: 0,
     };
     for (index, step) in scenario.steps.iter().enumerate() {
         let started = typist.driver.now();
@@ -532,7 +538,9 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
                 .driver
                 .note(index, format!("ctl {}", request.to_json()));
             match &request.verb {
-                Verb::Act(_) => typist.driver.act(index, request).map_err(failed),
+                Verb::Act(_) | Verb::SmsDeliver { .. } => {
+                    typist.driver.act(index, request).map_err(failed)
+                }
                 Verb::State => {
                     let state = typist.driver.state(index).map_err(failed)?;
                     match expect_state {
@@ -541,14 +549,52 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
                         None => Ok(()),
                     }
                 }
+                Verb::SmsSent { .. } => Err(failed(
+                    "ctl sms_sent is not a step: use expect_sms_out".to_string(),
+                )),
                 Verb::Modems | Verb::Events => Err(failed(format!(
                     "ctl {} is not available in a scenario",
                     request.verb.name()
                 ))),
             }
         }
+        (Action::SmsIn { request }, _) => {
+            typist
+                .driver
+                .note(index, format!("sms_in {}", request.to_json()));
+            typist.driver.act(index, request).map_err(failed)
+        }
+        (Action::ExpectSmsOut { wanted, within_ms }, _) => {
+            let within = deadline(*within_ms);
+            let seen = typist.sms_seen;
+            loop {
+                let sent = typist.driver.sms_sent().map_err(failed)?;
+                if let Some(record) = sent.get(seen) {
+                    typist.sms_seen = seen + 1;
+                    let actual = serde_json::to_value(record)
+                        .map_err(|e| failed(format!("sms record: {e}")))?;
+                    break match subset_mismatch(wanted, &actual, "sms") {
+                        None => Ok(()),
+                        Some(reason) => Err(failed(format!("{reason}; the message: {actual}"))),
+                    };
+                }
+                if typist.driver.now() >= within {
+                    break Err(failed(format!(
+                        "no SMS sent outside: {}",
+                        timed_out(started, within)
+                    )));
+                }
+                // Small steps: a message sent outside need not come with output to wait for.
+                let now = typist.driver.now();
+                let until = Instant(now.0.saturating_add(SMS_POLL_US)).min(within);
+                typist.pass_time(until, true).map_err(failed)?;
+            }
+        }
     }
 }
+
+/// How often `expect_sms_out` looks again (modem time).
+const SMS_POLL_US: u64 = 20_000;
 
 /// Where `actual` differs from the fields `wanted` names (a subset match), if anywhere.
 fn subset_mismatch(wanted: &Value, actual: &Value, path: &str) -> Option<String> {

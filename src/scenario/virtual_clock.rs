@@ -11,11 +11,15 @@ use super::virtual_net::VirtualNet;
 use crate::control::{Request, Verb};
 use crate::modem::{EventKind, Input, Instant, Modem, Output, Transport};
 use crate::network::ResolvedModem;
+use crate::network::sms::{DEFAULT_DELAY_MS, Routed, SentRecord, SmsCentre, Subscriber};
 
 /// Replays a scenario on the virtual clock.
 pub fn run_virtual(scenario: &Scenario) -> Outcome {
     match scenario.world.resolve() {
-        Ok(resolved) => run_steps(&mut Bench::new(resolved), scenario),
+        Ok(resolved) => {
+            let delay = scenario.world.sms_delay_ms.unwrap_or(DEFAULT_DELAY_MS);
+            run_steps(&mut Bench::new(resolved, delay), scenario)
+        }
         Err(reason) => failed_to_start(reason),
     }
 }
@@ -37,10 +41,21 @@ struct Bench {
     net: VirtualNet,
     /// Inputs the network produced for modems, handled in order (never recursively).
     queue: VecDeque<(usize, Input)>,
+    /// The world's SMS centre, on the virtual clock.
+    sms: SmsCentre,
 }
 
 impl Bench {
-    fn new(resolved: Vec<ResolvedModem>) -> Bench {
+    fn new(resolved: Vec<ResolvedModem>, sms_delay_ms: u64) -> Bench {
+        let subscribers = resolved
+            .iter()
+            .map(|r| Subscriber {
+                number: r.config.identity.number.clone(),
+                smsc: r.config.identity.smsc.clone(),
+            })
+            .collect();
+        let epoch = resolved.first().map_or(0, |r| r.config.rtc_epoch_unix);
+        let sms = SmsCentre::new(subscribers, sms_delay_ms, epoch);
         let slots = resolved
             .iter()
             .map(|r| Slot {
@@ -56,6 +71,7 @@ impl Bench {
             heard: false,
             net: VirtualNet::new(),
             queue: VecDeque::new(),
+            sms,
         };
         // The client has the port open from the start.
         for index in 0..bench.slots.len() {
@@ -103,7 +119,18 @@ impl Bench {
                     self.happenings.extend(self.net.take_happenings());
                     continue;
                 }
-                Output::SaveNvm(_) | Output::SubmitSms(_) => continue,
+                Output::SubmitSms(submission) => match self.sms.submit(self.now, index, submission)
+                {
+                    Routed::ToModem { index: to, at } => What::Step(format!(
+                        "sms to modem {to}, due at {} ms",
+                        super::run::format_ms(at.0)
+                    )),
+                    Routed::Outside(record) => What::Step(format!(
+                        "sms sent outside: {}",
+                        serde_json::to_value(&record).unwrap_or_default()
+                    )),
+                },
+                Output::SaveNvm(_) => continue,
             };
             self.happenings.push(Happening {
                 at: self.now,
@@ -126,12 +153,30 @@ impl Bench {
         self.slots
             .iter()
             .filter_map(|s| s.modem.next_deadline())
+            .chain(self.sms.next_deadline())
             .min()
+    }
+
+    /// Hands every SMS due now to its modem.
+    fn deliver_sms(&mut self) {
+        for (index, incoming) in self.sms.due(self.now) {
+            self.happenings.push(Happening {
+                at: self.now,
+                modem: index,
+                what: What::Step(format!(
+                    "sms in {}",
+                    serde_json::to_value(incoming.summary()).unwrap_or_default()
+                )),
+            });
+            self.queue.push_back((index, Input::Sms(incoming)));
+        }
+        self.run_queue();
     }
 
     /// Fires every modem's deadlines that are due at the next deadline time.
     fn fire_next_deadline(&mut self, deadline: Instant) {
         self.now = self.now.max(deadline);
+        self.deliver_sms();
         for index in 0..self.slots.len() {
             if self.slots[index]
                 .modem
@@ -174,8 +219,18 @@ impl Driver for Bench {
                 self.handle(modem, input.clone());
                 Ok(())
             }
+            Verb::SmsDeliver { from, message } => {
+                self.sms
+                    .inject(self.now, modem, from.as_deref(), message.clone())?;
+                self.deliver_sms();
+                Ok(())
+            }
             other => Err(format!("ctl {} does not act on a modem", other.name())),
         }
+    }
+
+    fn sms_sent(&mut self) -> Result<Vec<SentRecord>, String> {
+        Ok(self.sms.sent(None))
     }
 
     fn state(&mut self, modem: usize) -> Result<Value, String> {

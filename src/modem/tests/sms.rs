@@ -440,12 +440,12 @@ fn a_full_memory_leaves_the_message_with_the_network_until_a_slot_is_freed() {
     );
     assert_eq!(h.cmd("AT+CMGD=7"), "\r\nOK\r\n\r\n+CMTI: \"SM\",7\r\n");
     assert_eq!(
-        h.cmd("AT+CMGW=24"),
+        h.cmd("AT+CMGW=19"),
         "\r\n> ",
         "writing into a full memory opens the prompt"
     );
     assert_eq!(
-        h.send(format!("{HELLO_DELIVER}\x1a").as_bytes()),
+        h.send(format!("{HELLO_SUBMIT}\x1a").as_bytes()),
         b"\r\n+CMS ERROR: 322\r\n"
     );
 }
@@ -660,4 +660,83 @@ fn a_message_waits_for_command_mode_in_transparent_data_mode() {
     h.advance(1000);
     h.send(b"+++");
     assert_eq!(h.advance(1000), b"\r\nOK\r\n\r\n+CMTI: \"SM\",1\r\n");
+}
+
+#[test]
+fn messages_survive_a_process_restart_through_the_state_file() {
+    let mut h = registered_sim900();
+    h.apply(Input::Sms(incoming(HELLO_DELIVER)));
+    h.cmd("AT+CMGR=1");
+    send_pdu(&mut h, 19, HELLO_SUBMIT);
+    let nvm = h
+        .nvm_saves
+        .last()
+        .cloned()
+        .expect("the memories were saved");
+    let mut config = ModemConfig::new(&SIM900);
+    config.nvm = nvm;
+    let mut h = Harness::booted(config);
+    h.cmd("ATE0");
+    h.advance(1000);
+    assert_eq!(
+        h.cmd("AT+CMGR=1"),
+        format!("\r\n+CMGR: 1,\"\",24\r\n{HELLO_DELIVER}\r\n\r\nOK\r\n")
+    );
+    assert_eq!(
+        send_pdu(&mut h, 19, HELLO_SUBMIT),
+        "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn direct_routing_with_no_client_on_the_port_stores_the_message() {
+    let mut h = registered_sim900();
+    h.cmd("AT+CNMI=2,2");
+    h.apply(Input::DteClosed);
+    assert_eq!(h.apply(Input::Sms(incoming(HELLO_DELIVER))), b"");
+    h.apply(Input::DteOpened);
+    assert!(h.cmd("AT+CMGR=1").starts_with("\r\n+CMGR: 0,\"\",24"));
+}
+
+#[test]
+fn the_ds2_switch_lets_a_sim900_store_status_reports() {
+    let report =
+        "07914477581006500600 0C914477000910324210510103004042105101030140 00".replace(' ', "");
+    let mut config = ModemConfig::new(&SIM900);
+    config.cnmi_ds2 = true;
+    let mut h = Harness::booted(config);
+    h.cmd("ATE0");
+    h.advance(1000);
+    assert_eq!(h.cmd("AT+CNMI=2,1,0,2"), "\r\nOK\r\n");
+    assert_eq!(
+        h.apply(Input::Sms(incoming(&report))),
+        b"\r\n+CDSI: \"SM\",1\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT+CMGR=1"),
+        format!(
+            "\r\n+CMGR: 0,\"\",{}\r\n{report}\r\n\r\nOK\r\n",
+            report.len() / 2 - 8
+        )
+    );
+}
+
+#[test]
+fn text_mode_data_goes_out_one_byte_per_character_in_8859_1_and_gsm() {
+    // "café" from +447700900123: é is GSM code 0x05.
+    let mut h = registered_sim900();
+    text_mode(&mut h);
+    assert_eq!(h.cmd("AT+CSCS=\"8859-1\""), "\r\nOK\r\n");
+    h.apply(Input::Sms(incoming(
+        "0791447758100650040C9144770009103200004210510103004004E3B0B900",
+    )));
+    let read = h.send(b"AT+CMGR=1\r");
+    assert!(
+        read.ends_with(b"\r\ncaf\xe9\r\n\r\nOK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&read)
+    );
+    assert_eq!(h.cmd("AT+CSCS=\"GSM\""), "\r\nOK\r\n");
+    let read = h.send(b"AT+CMGR=1\r");
+    assert!(read.ends_with(b"\r\ncaf\x05\r\n\r\nOK\r\n"));
 }
