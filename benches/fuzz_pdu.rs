@@ -21,10 +21,8 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use simodem::sms::charset::{self, Charset};
-use simodem::sms::{
-    Address, Alphabet, Concat, Deliver, Direction, Pdu, StatusReport, Submit, Timestamp, Tpdu,
-    UserData, Validity, hex, user_data,
-};
+use simodem::sms::random::random_pdu;
+use simodem::sms::{Direction, Pdu, Tpdu, hex};
 
 const FULL_ITERATIONS: u64 = 2_000_000;
 const SMOKE_ITERATIONS: u64 = 5_000;
@@ -54,125 +52,6 @@ const INTERESTING: &[u8] = &[
     0x00, 0x01, 0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x14, 0x7F, 0x80, 0x8C, 0x8D, 0x91, 0xA0, 0xA1,
     0xD0, 0xF0, 0xFF,
 ];
-
-fn random_address(rng: &mut StdRng) -> Address {
-    const ALNUM: &[char] = &['A', 'z', '0', ' ', '@', '€', '{', 'Ä', '_', '\n'];
-    if rng.random_bool(0.25) {
-        let text: String = (0..rng.random_range(1..=5))
-            .map(|_| ALNUM[rng.random_range(0..ALNUM.len())])
-            .collect();
-        return Address::alphanumeric(&text).unwrap_or(Address {
-            number: "X".into(),
-            toa: 0xD0,
-        });
-    }
-    const DIGITS: &[u8] = b"0123456789*#abc";
-    let digits: String = (0..rng.random_range(0..=20))
-        .map(|_| char::from(DIGITS[rng.random_range(0..DIGITS.len())]))
-        .collect();
-    Address::with_toa(&digits, if rng.random_bool(0.5) { 0x91 } else { 0x81 }).unwrap_or(Address {
-        number: "1".into(),
-        toa: 0x81,
-    })
-}
-
-fn random_timestamp(rng: &mut StdRng) -> Timestamp {
-    Timestamp::from_unix(
-        rng.random_range(0..4_102_444_800),
-        rng.random_range(-79..=79),
-    )
-}
-
-fn random_user_data(rng: &mut StdRng, alphabet: Alphabet) -> UserData {
-    let text: String = (0..rng.random_range(0..200))
-        .map(|_| ['a', 'Z', ' ', '€', '[', 'é', '😀'][rng.random_range(0..7)])
-        .filter(|&c| alphabet != Alphabet::Gsm7 || c != '😀')
-        .collect();
-    let parts = user_data::split_text(&text, alphabet, rng.random()).unwrap_or_default();
-    let mut ud = parts.into_iter().next().unwrap_or(UserData {
-        header: Vec::new(),
-        body: Vec::new(),
-    });
-    if rng.random_bool(0.2) && ud.body.len() < 100 {
-        ud = ud.with_ports(rng.random(), rng.random());
-    }
-    if rng.random_bool(0.2) && ud.body.len() < 100 {
-        ud = ud.with_concat(Concat {
-            reference: rng.random(),
-            total: 2,
-            sequence: 1,
-            wide_reference: true,
-        });
-    }
-    ud
-}
-
-fn random_pdu(rng: &mut StdRng) -> (Pdu, Direction) {
-    let smsc = rng.random_bool(0.5).then(|| {
-        let digits: String = (0..rng.random_range(0..=20))
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect();
-        Address::with_toa(&digits, 0x91).unwrap_or(Address {
-            number: "+1".into(),
-            toa: 0x91,
-        })
-    });
-    let dcs = [0x00, 0x04, 0x08, 0x10, 0x15, 0x18, 0xF1, 0xF6, 0xC8, 0xE0][rng.random_range(0..10)];
-    let dcs = simodem::sms::Dcs(dcs);
-    let alphabet = dcs.alphabet().unwrap_or(Alphabet::Eight);
-    let (tpdu, direction) = match rng.random_range(0..3) {
-        0 => (
-            Tpdu::Submit(Submit {
-                reject_duplicates: rng.random(),
-                reply_path: rng.random(),
-                status_report_request: rng.random(),
-                message_reference: rng.random(),
-                destination: random_address(rng),
-                pid: rng.random(),
-                dcs,
-                validity: match rng.random_range(0..4) {
-                    0 => Validity::None,
-                    1 => Validity::Relative(rng.random()),
-                    2 => Validity::Absolute(random_timestamp(rng)),
-                    _ => Validity::Enhanced([0x01, rng.random(), 0, 0, 0, 0, 0]),
-                },
-                user_data: random_user_data(rng, alphabet),
-            }),
-            Direction::ToNetwork,
-        ),
-        1 => (
-            Tpdu::Deliver(Deliver {
-                more_messages_to_send: rng.random(),
-                reply_path: rng.random(),
-                status_report_indication: rng.random(),
-                originator: random_address(rng),
-                pid: rng.random(),
-                dcs,
-                timestamp: random_timestamp(rng),
-                user_data: random_user_data(rng, alphabet),
-            }),
-            Direction::FromNetwork,
-        ),
-        _ => (
-            Tpdu::StatusReport(StatusReport {
-                more_messages_to_send: rng.random(),
-                status_report_qualifier: rng.random(),
-                message_reference: rng.random(),
-                recipient: random_address(rng),
-                timestamp: random_timestamp(rng),
-                discharge: random_timestamp(rng),
-                status: rng.random(),
-                pid: rng.random_bool(0.5).then(|| rng.random()),
-                dcs: Some(dcs),
-                user_data: rng
-                    .random_bool(0.5)
-                    .then(|| random_user_data(rng, alphabet)),
-            }),
-            Direction::FromNetwork,
-        ),
-    };
-    (Pdu { smsc, tpdu }, direction)
-}
 
 fn mutate(rng: &mut StdRng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
     for _ in 0..rng.random_range(1..=4) {

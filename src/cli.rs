@@ -53,7 +53,7 @@ pub struct ReplayArgs {
 }
 
 /// The per-modem options: none of them may be combined with --config.
-const MODEM_OPTIONS: [&str; 19] = [
+const MODEM_OPTIONS: [&str; 20] = [
     "model",
     "link",
     "no_pty",
@@ -72,6 +72,7 @@ const MODEM_OPTIONS: [&str; 19] = [
     "smsc",
     "state",
     "listen_address",
+    "cnmi_ds2",
     "count",
 ];
 
@@ -139,6 +140,10 @@ pub struct RunArgs {
     /// Start with no SIM card inserted.
     #[arg(long)]
     pub no_sim: bool,
+
+    /// Accept AT+CNMI ds=2 (status reports stored, +CDSI) where the model answers ERROR.
+    #[arg(long)]
+    pub cnmi_ds2: bool,
 
     /// SMS service centre stored on the SIM (+CSCA). [default: +15550009999]
     #[arg(long, value_parser = parse_number)]
@@ -208,6 +213,7 @@ impl RunArgs {
             smsc: self.smsc.clone(),
             state: self.state.clone(),
             listen_address: self.listen_address.map(|a| a.to_string()),
+            cnmi_ds2: self.cnmi_ds2,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod charset;
 pub mod gsm7;
 pub mod hex;
+pub mod random;
 pub mod tpdu;
 pub mod user_data;
 
