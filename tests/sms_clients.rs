@@ -1008,6 +1008,27 @@ fn wait_for_file(world: &World, dir: &Path, smsd_log: &Path) -> PathBuf {
     }
 }
 
+/// Waits until the file's lines (after `normalise`) are exactly `want`: smsd may still be
+/// writing or amending a file it has just put in place.
+fn wait_for_lines(
+    world: &World,
+    file: &Path,
+    normalise: impl Fn(&str) -> Vec<String>,
+    want: &[&str],
+) {
+    let deadline = Instant::now() + SMSD_TIMEOUT;
+    loop {
+        let got = normalise(&fs::read_to_string(file).unwrap_or_default());
+        if got == want {
+            return;
+        }
+        if Instant::now() >= deadline {
+            assert_lines(world, &file.display().to_string(), &got, want);
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn smsd_sends_a_spool_file_and_fetches_an_incoming_message() {
     let test = "smsd";
@@ -1058,23 +1079,24 @@ fn smsd_sends_a_spool_file_and_fetches_an_incoming_message() {
     if sent.file_name() != Some("hello".as_ref()) {
         world.fail(&format!("sent/ holds {}; want sent/hello", sent.display()));
     }
-    let sent_file = fs::read_to_string(&sent).expect("read sent file");
-    let sent_lines = normalise(
-        &normalise(
-            &sent_file,
-            r"^Sent: \d\d-\d\d-\d\d \d\d:\d\d:\d\d$",
-            "Sent: <time>",
+    let sent_lines = |text: &str| {
+        normalise(
+            &normalise(
+                text,
+                r"^Sent: \d\d-\d\d-\d\d \d\d:\d\d:\d\d$",
+                "Sent: <time>",
+            )
+            .join("\n"),
+            r"^Sending_time: \d+$",
+            "Sending_time: <s>",
         )
-        .join("\n"),
-        r"^Sending_time: \d+$",
-        "Sending_time: <s>",
-    );
+    };
     let imsi = format!("IMSI: {IMSI_B}");
     let imei = format!("IMEI: {IMEI_B}");
-    assert_lines(
+    wait_for_lines(
         &world,
-        "sent/hello",
-        &sent_lines,
+        &sent,
+        sent_lines,
         &[
             "To: 447700900333",
             "Modem: GSM1",
@@ -1097,16 +1119,17 @@ fn smsd_sends_a_spool_file_and_fetches_an_incoming_message() {
     // Incoming: smsd polls +CPMS?, reads the message, writes it to incoming/, deletes it.
     world.deliver(1, "+447700900123", "hello smsd", "gsm");
     let incoming = wait_for_file(&world, &spool.join("incoming"), &log);
-    let incoming_file = fs::read_to_string(&incoming).expect("read incoming file");
-    let incoming_lines = normalise(
-        &incoming_file,
-        r"^(Sent|Received): \d\d-\d\d-\d\d \d\d:\d\d:\d\d$",
-        "$1: <time>",
-    );
-    assert_lines(
+    let incoming_lines = |text: &str| {
+        normalise(
+            text,
+            r"^(Sent|Received): \d\d-\d\d-\d\d \d\d:\d\d:\d\d$",
+            "$1: <time>",
+        )
+    };
+    wait_for_lines(
         &world,
-        "the incoming file",
-        &incoming_lines,
+        &incoming,
+        incoming_lines,
         &[
             "From: 447700900123",
             "From_TOA: 91 international, ISDN/telephone",
