@@ -154,14 +154,7 @@ fn exercise(input: &[u8], hex_text: &str) -> Result<bool, String> {
     let as_text = String::from_utf8_lossy(input);
     let _ = hex::decode(&as_text);
     let _ = Pdu::decode_hex(&as_text, None, Direction::ToNetwork);
-    for charset in [
-        Charset::Gsm,
-        Charset::Ira,
-        Charset::Hex,
-        Charset::Ucs2,
-        Charset::Latin1,
-        Charset::Pccp437,
-    ] {
+    for charset in Charset::ALL {
         if let Ok(text) = charset::te_to_text(input, charset) {
             let _ = charset::text_to_te(&text, charset);
         }

@@ -197,6 +197,19 @@ const fn sreg_fixed(index: u32, value: u32) -> SRegister {
     }
 }
 
+/// [?] A SIM of 30 messages and 50 in the module (sim900.md §3.1 recommends these; real SIMs
+/// hold 20-50).
+const SIM_AND_MODULE_MEMORIES: &[SmsMemory] = &[
+    SmsMemory {
+        name: "SM",
+        capacity: 30,
+    },
+    SmsMemory {
+        name: "ME",
+        capacity: 50,
+    },
+];
+
 pub static SIM900: Profile = Profile {
     id: "sim900",
     families: &[Family::V250, Family::Gsm27007, Family::Simcom],
@@ -272,16 +285,7 @@ pub static SIM900: Profile = Profile {
     // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
     // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
     sms: SmsProfile {
-        memories: &[
-            SmsMemory {
-                name: "SM",
-                capacity: 30,
-            },
-            SmsMemory {
-                name: "ME",
-                capacity: 50,
-            },
-        ],
+        memories: SIM_AND_MODULE_MEMORIES,
         memory_aliases: &[("SM_P", "SM"), ("ME_P", "ME"), ("MT", "SM")],
         cpms_test: "+CPMS: (\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\"),(\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\"),(\"SM\",\"ME\",\"SM_P\",\"ME_P\",\"MT\")",
         cnmi_test: "+CNMI: (0-3),(0-3),(0,2),(0,1),(0,1)",
@@ -368,16 +372,7 @@ pub static TELIT: Profile = Profile {
     // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
     // gives 321; capacities as the SIM900's.
     sms: SmsProfile {
-        memories: &[
-            SmsMemory {
-                name: "SM",
-                capacity: 30,
-            },
-            SmsMemory {
-                name: "ME",
-                capacity: 50,
-            },
-        ],
+        memories: SIM_AND_MODULE_MEMORIES,
         memory_aliases: &[],
         cpms_test: "+CPMS: (\"ME\",\"SM\"),(\"ME\",\"SM\"),(\"ME\",\"SM\")",
         cnmi_test: "+CNMI: (0-3),(0-3),(0,2),(0-2),(0,1)",

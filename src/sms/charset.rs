@@ -16,6 +16,15 @@ pub enum Charset {
 }
 
 impl Charset {
+    pub const ALL: [Charset; 6] = [
+        Charset::Gsm,
+        Charset::Ira,
+        Charset::Hex,
+        Charset::Ucs2,
+        Charset::Latin1,
+        Charset::Pccp437,
+    ];
+
     /// The charset of a `+CSCS` name (case-insensitive): "GSM", "IRA", "HEX", "UCS2",
     /// "8859-1", "PCCP437", "PCDN" (served as PCCP437).
     pub fn from_name(name: &str) -> Option<Charset> {
@@ -252,14 +261,7 @@ mod tests {
                     state as u8
                 })
                 .collect();
-            for charset in [
-                Charset::Gsm,
-                Charset::Ira,
-                Charset::Hex,
-                Charset::Ucs2,
-                Charset::Latin1,
-                Charset::Pccp437,
-            ] {
+            for charset in Charset::ALL {
                 let _ = te_to_text(&input, charset);
             }
         }
