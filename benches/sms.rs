@@ -37,17 +37,22 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Plan {
     pairs: &'static [usize],
+    /// Messages per pair with the model's 1 s acknowledgement, and with `sms_ack_ms` 0 (the
+    /// emulator's own cost, so more of them).
     messages_per_pair: usize,
+    messages_per_pair_unpaced: usize,
 }
 
 const FULL: Plan = Plan {
     pairs: &[1, 4, 16],
     messages_per_pair: 20,
+    messages_per_pair_unpaced: 500,
 };
 
 const SMOKE: Plan = Plan {
     pairs: &[1, 2],
     messages_per_pair: 2,
+    messages_per_pair_unpaced: 5,
 };
 
 fn number(index: usize) -> String {
@@ -61,16 +66,20 @@ struct World {
 }
 
 impl World {
-    fn start(dir: &Path, modems: usize) -> Result<World, String> {
+    /// `ack_ms`: the world's `sms_ack_ms` (`None`: the model's 1 s).
+    fn start(dir: &Path, modems: usize, ack_ms: Option<u64>) -> Result<World, String> {
         let links: Vec<PathBuf> = (0..modems).map(|i| dir.join(format!("m{i}"))).collect();
         let control = dir.join("ctl");
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "control": control,
             "sms_delay_ms": 0,
             "modems": links.iter().enumerate().map(|(i, link)| {
                 serde_json::json!({"link": link, "number": number(i)})
             }).collect::<Vec<_>>(),
         });
+        if let Some(ms) = ack_ms {
+            config["sms_ack_ms"] = ms.into();
+        }
         let path = dir.join("world.json");
         std::fs::write(&path, config.to_string()).map_err(|e| format!("world file: {e}"))?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_simodem"))
@@ -159,14 +168,16 @@ fn text(pair: usize, k: usize) -> String {
     format!("bench pair {pair} message {k}")
 }
 
-/// Sends the pair's messages one after another; hands each start time to the receiver and
-/// returns the send cycles.
+/// Sends the pair's messages one after another, each once the receiver has deleted the one
+/// before (a closed loop, so a sender never outruns its receiver); hands each start time to the
+/// receiver and returns the send cycles.
 fn sender(
     client: Client,
     pair: usize,
     to: String,
     messages: usize,
     starts: mpsc::Sender<Instant>,
+    deleted: mpsc::Receiver<()>,
 ) -> Result<Vec<Duration>, String> {
     let mut cycles = Vec::with_capacity(messages);
     for k in 0..messages {
@@ -186,6 +197,9 @@ fn sender(
             ));
         }
         cycles.push(start.elapsed());
+        deleted
+            .recv_timeout(ANSWER_TIMEOUT)
+            .map_err(|e| format!("pair {pair}: message {k} never deleted at the receiver: {e}"))?;
     }
     Ok(cycles)
 }
@@ -197,6 +211,7 @@ fn receiver(
     from: String,
     messages: usize,
     starts: mpsc::Receiver<Instant>,
+    deleted: mpsc::Sender<()>,
 ) -> Result<Vec<Duration>, String> {
     let mut latencies = Vec::with_capacity(messages);
     for k in 0..messages {
@@ -248,6 +263,7 @@ fn receiver(
         }
         command(&client, &format!("AT+CMGD={index}\r"), "\r\nOK\r\n")?;
         latencies.push(start.elapsed());
+        let _ = deleted.send(());
     }
     Ok(latencies)
 }
@@ -260,10 +276,15 @@ struct Outcome {
     cycle: Vec<Duration>,
 }
 
-fn run_pairs(dir: &Path, pairs: usize, messages: usize) -> Result<Outcome, String> {
-    let dir = dir.join(format!("pairs{pairs}"));
+fn run_pairs(
+    dir: &Path,
+    pairs: usize,
+    messages: usize,
+    ack_ms: Option<u64>,
+) -> Result<Outcome, String> {
+    let dir = dir.join(format!("pairs{pairs}-ack{ack_ms:?}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let world = World::start(&dir, 2 * pairs)?;
+    let world = World::start(&dir, 2 * pairs, ack_ms)?;
     let mut clients = Vec::new();
     for link in &world.links {
         let client = Client::open(link).map_err(|e| format!("{}: {e}", link.display()))?;
@@ -277,10 +298,11 @@ fn run_pairs(dir: &Path, pairs: usize, messages: usize) -> Result<Outcome, Strin
         let a = clients.next().expect("a sender per pair");
         let b = clients.next().expect("a receiver per pair");
         let (tx, rx) = mpsc::channel();
+        let (deleted_tx, deleted_rx) = mpsc::channel();
         let (from, to) = (number(2 * pair), number(2 * pair + 1));
         threads.push((
-            thread::spawn(move || sender(a, pair, to, messages, tx)),
-            thread::spawn(move || receiver(b, pair, from, messages, rx)),
+            thread::spawn(move || sender(a, pair, to, messages, tx, deleted_rx)),
+            thread::spawn(move || receiver(b, pair, from, messages, rx, deleted_tx)),
         ));
     }
     let (mut delivery, mut cycle) = (Vec::new(), Vec::new());
@@ -347,11 +369,12 @@ fn main() {
         machine()
     );
     println!(
-        "{} messages per pair; text mode; sms_delay_ms 0; latencies in ms",
-        plan.messages_per_pair
+        "text mode; sms_delay_ms 0; ack: the network's acknowledgement (model 1000 ms, or the \
+         world's sms_ack_ms 0); latencies in ms"
     );
     println!(
-        "{:>5} {:>8} {:>8} {:>8} {:>14} {:>12} {:>12} {:>12} {:>12}",
+        "{:>6} {:>5} {:>8} {:>8} {:>8} {:>14} {:>12} {:>12} {:>12} {:>12}",
+        "ack ms",
         "pairs",
         "modems",
         "messages",
@@ -365,23 +388,30 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("simodem-bench-sms-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let mut failed = false;
-    for &pairs in plan.pairs {
-        match run_pairs(&dir, pairs, plan.messages_per_pair) {
-            Ok(o) => println!(
-                "{:>5} {:>8} {:>8} {:>8.2} {:>14.2} {:>12.2} {:>12.2} {:>12.1} {:>12.1}",
-                o.pairs,
-                2 * o.pairs,
-                o.messages,
-                o.wall.as_secs_f64(),
-                o.messages as f64 / o.wall.as_secs_f64(),
-                millis(percentile(&o.delivery, 50.0)),
-                millis(percentile(&o.delivery, 99.0)),
-                millis(percentile(&o.cycle, 50.0)),
-                millis(percentile(&o.cycle, 99.0)),
-            ),
-            Err(e) => {
-                println!("{pairs:>5} pairs FAILED: {e}");
-                failed = true;
+    let runs = [
+        (None, plan.messages_per_pair),
+        (Some(0), plan.messages_per_pair_unpaced),
+    ];
+    for (ack_ms, messages) in runs {
+        for &pairs in plan.pairs {
+            match run_pairs(&dir, pairs, messages, ack_ms) {
+                Ok(o) => println!(
+                    "{:>6} {:>5} {:>8} {:>8} {:>8.2} {:>14.2} {:>12.2} {:>12.2} {:>12.1} {:>12.1}",
+                    ack_ms.map_or("1000".to_string(), |ms| ms.to_string()),
+                    o.pairs,
+                    2 * o.pairs,
+                    o.messages,
+                    o.wall.as_secs_f64(),
+                    o.messages as f64 / o.wall.as_secs_f64(),
+                    millis(percentile(&o.delivery, 50.0)),
+                    millis(percentile(&o.delivery, 99.0)),
+                    millis(percentile(&o.cycle, 50.0)),
+                    millis(percentile(&o.cycle, 99.0)),
+                ),
+                Err(e) => {
+                    println!("{pairs:>5} pairs FAILED: {e}");
+                    failed = true;
+                }
             }
         }
     }
