@@ -183,18 +183,20 @@ pub fn cmgr(modem: &mut Modem, command: &Command) -> CmdResult {
     let (header, data) = describe_stored(modem, &stored, None);
     modem.info.push(format!("+CMGR: {header}"));
     modem.info.extend(data);
-    if !keep_unread {
-        mark_read(modem, mem, index);
+    if !keep_unread && mark_read(modem, mem, index) {
+        modem.sms_changed();
     }
     Ok(Done::Ok)
 }
 
-fn mark_read(modem: &mut Modem, mem: usize, index: usize) {
-    if let Some(Some(slot)) = modem.sms.memories[mem].get_mut(index)
-        && slot.status == Status::RecUnread
-    {
-        slot.status = Status::RecRead;
-        modem.sms_changed();
+/// REC UNREAD → REC READ; whether it changed anything.
+fn mark_read(modem: &mut Modem, mem: usize, index: usize) -> bool {
+    match modem.sms.memories[mem].get_mut(index) {
+        Some(Some(slot)) if slot.status == Status::RecUnread => {
+            slot.status = Status::RecRead;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -231,13 +233,17 @@ pub fn cmgl(modem: &mut Modem, command: &Command) -> CmdResult {
         .filter_map(|(i, s)| s.as_ref().map(|s| (i + 1, s.clone())))
         .filter(|(_, s)| wanted.is_none_or(|w| s.status == w))
         .collect();
+    let mut marked = false;
     for (index, stored) in &listed {
         let (header, data) = describe_stored(modem, stored, Some(*index));
         modem.info.push(format!("+CMGL: {header}"));
         modem.info.extend(data);
         if !keep_unread {
-            mark_read(modem, mem, *index);
+            marked |= mark_read(modem, mem, *index);
         }
+    }
+    if marked {
+        modem.sms_changed();
     }
     Ok(Done::Ok)
 }
