@@ -9,157 +9,61 @@
 //! On failure the test's directory (emulator `--trace` log, gammu config) is kept and named in
 //! the panic message.
 
+mod support;
+
+use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::PermissionsExt;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use support::clients::{
+    CLIENT_TIMEOUT, ClientRun, READY_TIMEOUT, Simodem, collect, gammu, python_gsmmodem, spawn_piped,
+};
 
 const IMEI: &str = "490154203237518";
 const IMSI: &str = "001010123456789";
-
-/// How long the emulator may take to print its ready line.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long one client run may take (gammu's init alone is about 4 s).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the emulator may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time from the ready line until the emulated modem has registered (about 0.7 s after power-on).
-/// Clients are started after this, like on a modem that was switched on a moment ago:
-/// python-gsmmodem reads `networkName` as None before registration, and gammu's networkinfo
-/// would show "searching".
-const BOOT_SETTLE: Duration = Duration::from_millis(1500);
-
-// ---------------------------------------------------------------------------------------------
-// Finding the clients
-// ---------------------------------------------------------------------------------------------
-
-fn skip_missing_allowed() -> bool {
-    std::env::var("SIMODEM_SKIP_REAL_CLIENTS").is_ok_and(|v| v == "1")
-}
-
-/// Fails the test (or, with SIMODEM_SKIP_REAL_CLIENTS=1, prints a notice and returns false)
-/// when a client is missing.
-fn client_missing(test: &str, what: &str, install: &str) -> bool {
-    if skip_missing_allowed() {
-        eprintln!(
-            "NOTICE: {test}: skipped because {what} is not installed \
-             (SIMODEM_SKIP_REAL_CLIENTS=1); to run it: {install}"
-        );
-        false
-    } else {
-        panic!(
-            "{test}: {what} is not installed; install it with `{install}` \
-             (or set SIMODEM_SKIP_REAL_CLIENTS=1 to skip real-client tests)"
-        );
-    }
-}
-
-fn find_in_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
-/// Path of the gammu binary, or None when the test should return (skip allowed).
-fn gammu(test: &str) -> Option<PathBuf> {
-    match find_in_path("gammu") {
-        Some(path) => Some(path),
-        None => {
-            client_missing(test, "gammu", "apt-get install gammu");
-            None
-        }
-    }
-}
-
-/// Whether python3 with python-gsmmodem-new and pyserial is there.
-fn python_gsmmodem(test: &str) -> bool {
-    let install = "pip install python-gsmmodem-new pyserial";
-    if find_in_path("python3").is_none() {
-        return client_missing(test, "python3", "apt-get install python3 python3-pip");
-    }
-    let output = Command::new("python3")
-        .args(["-c", "import gsmmodem.modem, serial"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python3");
-    if output.status.success() {
-        true
-    } else {
-        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        client_missing(test, "python-gsmmodem-new (with pyserial)", install)
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The emulator
 // ---------------------------------------------------------------------------------------------
 
 struct Emulator {
-    name: String,
-    dir: PathBuf,
+    simodem: Simodem,
     link: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
     /// /dev/pts/N from the ready line.
     pts: String,
-    /// When the ready line arrived.
-    ready_at: Instant,
+}
+
+/// The test's name and directory, `fail` and `wait_booted`.
+impl Deref for Emulator {
+    type Target = Simodem;
+    fn deref(&self) -> &Simodem {
+        &self.simodem
+    }
 }
 
 impl Emulator {
     /// Starts `simodem run --link <dir>/tty --trace <args>` and waits for its ready line.
     fn start(name: &str, model: &str, args: &[&str]) -> Emulator {
-        let dir = std::env::temp_dir().join(format!(
-            "simodem-real-clients-{}-{}",
-            name,
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create test dir");
+        let dir = Simodem::fresh_dir("real-clients", name);
         let link = dir.join("tty");
-        let log = dir.join("simodem-trace.log");
-        let log_file = fs::File::create(&log).expect("create trace log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simodem"))
-            .arg("run")
-            .arg("--link")
-            .arg(&link)
-            .arg("--trace")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("spawn simodem");
-        let stdout = child.stdout.take().expect("simodem stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // After the ready line nobody listens; keep draining so simodem never blocks.
-                let _ = tx.send(line);
-            }
-        });
+        let mut run_args = vec![
+            OsStr::new("--link"),
+            link.as_os_str(),
+            OsStr::new("--trace"),
+        ];
+        run_args.extend(args.iter().map(OsStr::new));
+        let (simodem, rx) = Simodem::spawn(name, dir, run_args);
         let mut emulator = Emulator {
-            name: name.to_string(),
-            dir,
+            simodem,
             link,
-            log,
-            child: Some(child),
             pts: String::new(),
-            ready_at: Instant::now(),
         };
+        // After the ready line nobody listens; the channel's thread keeps draining stdout.
         let line = match rx.recv_timeout(READY_TIMEOUT) {
             Ok(line) => {
-                emulator.ready_at = Instant::now();
+                emulator.simodem.ready_at = std::time::Instant::now();
                 line
             }
             Err(e) => emulator.fail(&format!(
@@ -192,50 +96,9 @@ impl Emulator {
         emulator
     }
 
-    /// Waits until the modem has booted and registered (see BOOT_SETTLE).
-    fn wait_booted(&self) {
-        let settled = self.ready_at + BOOT_SETTLE;
-        let now = Instant::now();
-        if settled > now {
-            thread::sleep(settled - now);
-        }
-    }
-
-    /// Panics with the message, the test directory and the end of the emulator's trace.
-    fn fail(&self, message: &str) -> ! {
-        let trace = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = trace.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        panic!(
-            "{}: {message}\n(test dir kept: {}; full emulator trace: {})\n--- last emulator trace lines ---\n{tail}",
-            self.name,
-            self.dir.display(),
-            self.log.display()
-        );
-    }
-
     /// SIGTERM, wait for a clean exit, and check that the link was removed.
     fn stop(mut self) {
-        let mut child = self.child.take().expect("emulator still running");
-        let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-        // SAFETY: plain kill(2) on the child we spawned and have not reaped yet.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill(SIGTERM) failed");
-        let status = match wait_timeout(&mut child, STOP_TIMEOUT) {
-            Some(status) => status,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                self.fail(&format!(
-                    "simodem did not stop within {STOP_TIMEOUT:?} of SIGTERM"
-                ));
-            }
-        };
-        if !status.success() {
-            self.fail(&format!(
-                "simodem exited with {status} after SIGTERM; want 0"
-            ));
-        }
+        self.simodem.stop();
         if fs::symlink_metadata(&self.link).is_ok() {
             self.fail(&format!(
                 "link {} still exists after simodem stopped",
@@ -245,96 +108,18 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if thread::panicking() {
-            eprintln!("{}: test dir kept: {}", self.name, self.dir.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running a client
 // ---------------------------------------------------------------------------------------------
 
-struct ClientRun {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl ClientRun {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "{} after {:.1?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.status, self.elapsed, self.stdout, self.stderr
-        )
-    }
-}
-
 /// Runs the client with the time limit; a client that hangs is killed and the test fails.
 fn run_client(emulator: &Emulator, what: &str, command: &mut Command) -> ClientRun {
     emulator.wait_booted();
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let mut child = spawn_piped(command)
         .unwrap_or_else(|e| emulator.fail(&format!("cannot start {what}: {e}")));
-    let mut out = child.stdout.take().expect("client stdout");
-    let mut err = child.stderr.take().expect("client stderr");
-    let out_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let status = wait_timeout(&mut child, CLIENT_TIMEOUT);
-    let timed_out = status.is_none();
-    let status = match status {
-        Some(status) => status,
-        None => {
-            let _ = child.kill();
-            child.wait().expect("wait for killed client")
-        }
-    };
-    let run = ClientRun {
-        status,
-        stdout: String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned(),
-        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
-        elapsed: started.elapsed(),
-    };
+    let run = collect(&mut child, CLIENT_TIMEOUT);
     eprintln!("{}: {what}: {}", emulator.name, run.describe());
-    if timed_out {
+    if run.timed_out {
         emulator.fail(&format!(
             "{what} hung for {CLIENT_TIMEOUT:?} and was killed\n{}",
             run.describe()

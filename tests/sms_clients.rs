@@ -14,19 +14,25 @@
 //! Every wait has a time limit. A missing client fails the test with the package to install;
 //! `SIMODEM_SKIP_REAL_CLIENTS=1` turns that into a notice (as in tests/real_clients.rs).
 
+mod support;
+
+use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Write};
+use std::ops::Deref;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use serde_json::{Value, json};
+use support::Port;
+use support::clients::{
+    CLIENT_TIMEOUT, ClientRun, READY_TIMEOUT, STOP_TIMEOUT, Simodem, collect, gammu, line_channel,
+    python_gsmmodem, reader, smsd, spawn_piped, wait_timeout,
+};
 
 const NUMBER_A: &str = "+15550000001";
 const NUMBER_B: &str = "+15550000002";
@@ -34,121 +40,37 @@ const NUMBER_B: &str = "+15550000002";
 const IMSI_B: &str = "001010123456790";
 const IMEI_B: &str = "490154203237526";
 
-/// How long the emulator may take to print its banner.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long one client run may take (gammu's init alone is about 4 s).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `simodem ctl` may take.
 const CTL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long smsd may take to send a spool file or to fetch a message (it polls every second).
 const SMSD_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a process may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a PTY exchange with modem B may take.
 const PORT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time from the banner until both modems have registered (about 0.7 s after power-on).
-const BOOT_SETTLE: Duration = Duration::from_millis(1500);
-
-// ---------------------------------------------------------------------------------------------
-// Finding the clients
-// ---------------------------------------------------------------------------------------------
-
-fn skip_missing_allowed() -> bool {
-    std::env::var("SIMODEM_SKIP_REAL_CLIENTS").is_ok_and(|v| v == "1")
-}
-
-/// Fails the test (or, with SIMODEM_SKIP_REAL_CLIENTS=1, prints a notice and returns false).
-fn client_missing(test: &str, what: &str, install: &str) -> bool {
-    if skip_missing_allowed() {
-        eprintln!(
-            "NOTICE: {test}: skipped because {what} is not installed \
-             (SIMODEM_SKIP_REAL_CLIENTS=1); to run it: {install}"
-        );
-        false
-    } else {
-        panic!(
-            "{test}: {what} is not installed; install it with `{install}` \
-             (or set SIMODEM_SKIP_REAL_CLIENTS=1 to skip real-client tests)"
-        );
-    }
-}
-
-fn find_program(program: &str, extra_dirs: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(extra_dirs.iter().map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
-fn gammu(test: &str) -> Option<PathBuf> {
-    let found = find_program("gammu", &[]);
-    if found.is_none() {
-        client_missing(test, "gammu", "apt-get install gammu");
-    }
-    found
-}
-
-/// smsd lives in /usr/sbin, which a non-root PATH often lacks.
-fn smsd(test: &str) -> Option<PathBuf> {
-    let found = find_program("smsd", &["/usr/sbin", "/usr/local/sbin"]);
-    if found.is_none() {
-        client_missing(test, "smsd", "apt-get install smstools");
-    }
-    found
-}
-
-fn python_gsmmodem(test: &str) -> bool {
-    if find_program("python3", &[]).is_none() {
-        return client_missing(test, "python3", "apt-get install python3 python3-pip");
-    }
-    let output = Command::new("python3")
-        .args(["-c", "import gsmmodem.modem, serial"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python3");
-    if output.status.success() {
-        true
-    } else {
-        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        client_missing(
-            test,
-            "python-gsmmodem-new (with pyserial)",
-            "pip install python-gsmmodem-new pyserial",
-        )
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The emulator: a world of two SIM900s
 // ---------------------------------------------------------------------------------------------
 
 struct World {
-    name: String,
-    dir: PathBuf,
+    simodem: Simodem,
     control: PathBuf,
     /// PTY links of modem A and modem B.
     links: [PathBuf; 2],
-    log: PathBuf,
-    child: Option<Child>,
-    ready_at: Instant,
+}
+
+/// The test's name and directory, `fail` and `wait_booted`.
+impl Deref for World {
+    type Target = Simodem;
+    fn deref(&self) -> &Simodem {
+        &self.simodem
+    }
 }
 
 impl World {
     /// `simodem run --config <dir>/world.json --trace`: modems A and B, the network delivering
     /// at once (`sms_delay_ms` 0), the control socket at `<dir>/ctl`.
     fn start(name: &str) -> World {
-        let dir = std::env::temp_dir().join(format!(
-            "simodem-sms-clients-{}-{}",
-            name,
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create test dir");
+        let dir = Simodem::fresh_dir("sms-clients", name);
         let control = dir.join("ctl");
         let links = [dir.join("a"), dir.join("b")];
         let config = dir.join("world.json");
@@ -161,34 +83,19 @@ impl World {
             ],
         });
         fs::write(&config, world_file.to_string()).expect("write world file");
-        let log = dir.join("simodem-trace.log");
-        let log_file = fs::File::create(&log).expect("create trace log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simodem"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .arg("--trace")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("spawn simodem");
-        let stdout = child.stdout.take().expect("simodem stdout");
-        let (tx, rx) = mpsc::channel::<String>();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let mut world = World {
-            name: name.to_string(),
+        let (simodem, rx) = Simodem::spawn(
+            name,
             dir,
+            [
+                OsStr::new("--config"),
+                config.as_os_str(),
+                OsStr::new("--trace"),
+            ],
+        );
+        let mut world = World {
+            simodem,
             control,
             links,
-            log,
-            child: Some(child),
-            ready_at: Instant::now(),
         };
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut banner = Vec::new();
@@ -208,7 +115,7 @@ impl World {
                 )),
             }
         }
-        world.ready_at = Instant::now();
+        world.simodem.ready_at = Instant::now();
         let want: Vec<String> = world
             .links
             .iter()
@@ -233,28 +140,6 @@ impl World {
 
     fn link(&self, modem: usize) -> &Path {
         &self.links[modem]
-    }
-
-    /// Waits until the modems have booted and registered (see BOOT_SETTLE).
-    fn wait_booted(&self) {
-        let settled = self.ready_at + BOOT_SETTLE;
-        let now = Instant::now();
-        if settled > now {
-            thread::sleep(settled - now);
-        }
-    }
-
-    /// Panics with the message, the test directory and the end of the emulator's trace.
-    fn fail(&self, message: &str) -> ! {
-        let trace = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = trace.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        panic!(
-            "{}: {message}\n(test dir kept: {}; full emulator trace: {})\n--- last emulator trace lines ---\n{tail}",
-            self.name,
-            self.dir.display(),
-            self.log.display()
-        );
     }
 
     /// `simodem ctl --control <ctl> ARGS...`; its stdout, which must be one line, after exit 0.
@@ -346,23 +231,7 @@ impl World {
 
     /// SIGTERM, wait for a clean exit, and check that the links and the socket were removed.
     fn stop(mut self) {
-        let mut child = self.child.take().expect("emulator still running");
-        terminate(&mut child);
-        let status = match wait_timeout(&mut child, STOP_TIMEOUT) {
-            Some(status) => status,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                self.fail(&format!(
-                    "simodem did not stop within {STOP_TIMEOUT:?} of SIGTERM"
-                ));
-            }
-        };
-        if !status.success() {
-            self.fail(&format!(
-                "simodem exited with {status} after SIGTERM; want 0"
-            ));
-        }
+        self.simodem.stop();
         for path in self.links.iter().chain([&self.control]) {
             if fs::symlink_metadata(path).is_ok() {
                 self.fail(&format!(
@@ -374,108 +243,15 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if thread::panicking() {
-            eprintln!("{}: test dir kept: {}", self.name, self.dir.display());
-        } else {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn terminate(child: &mut Child) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: plain kill(2) on a child we spawned and have not reaped yet.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-}
-
-fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running a client
 // ---------------------------------------------------------------------------------------------
 
-struct ClientRun {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-    timed_out: bool,
-}
-
-impl ClientRun {
-    fn describe(&self) -> String {
-        format!(
-            "{}{} after {:.1?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.status,
-            if self.timed_out {
-                " (killed: time limit)"
-            } else {
-                ""
-            },
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        )
-    }
-}
-
-fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
-}
-
-/// Waits for a spawned child with piped stdout/stderr, killing it at the time limit.
-fn collect(child: &mut Child, timeout: Duration) -> ClientRun {
-    let started = Instant::now();
-    let out = reader(child.stdout.take().expect("stdout piped"));
-    let err = reader(child.stderr.take().expect("stderr piped"));
-    let status = wait_timeout(child, timeout);
-    let timed_out = status.is_none();
-    let status = match status {
-        Some(status) => status,
-        None => {
-            let _ = child.kill();
-            child.wait().expect("wait for killed child")
-        }
-    };
-    ClientRun {
-        status,
-        stdout: String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned(),
-        elapsed: started.elapsed(),
-        timed_out,
-    }
-}
-
 /// Runs the client to its end with the time limit; it must exit 0.
 fn run_client(world: &World, what: &str, command: &mut Command) -> ClientRun {
     world.wait_booted();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| world.fail(&format!("cannot start {what}: {e}")));
+    let mut child =
+        spawn_piped(command).unwrap_or_else(|e| world.fail(&format!("cannot start {what}: {e}")));
     let run = collect(&mut child, CLIENT_TIMEOUT);
     eprintln!("{}: {what}: {}", world.name, run.describe());
     if run.timed_out || !run.status.success() {
@@ -540,64 +316,31 @@ fn normalise(text: &str, pattern: &str, with: &str) -> Vec<String> {
 // Modem B through its PTY
 // ---------------------------------------------------------------------------------------------
 
-/// The client side of a PTY, raw, as pyserial opens it.
-struct Port {
-    file: fs::File,
-}
-
-impl Port {
-    fn open(path: &Path) -> Port {
-        let c_path =
-            std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path without NUL");
-        // SAFETY: valid NUL-terminated path.
-        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY) };
-        assert!(
-            fd >= 0,
-            "open {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: fd was just opened and is owned here.
-        let file = fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        // SAFETY: termios is plain data, fd is an open tty.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            assert_eq!(libc::tcgetattr(file.as_raw_fd(), &mut t), 0);
-            libc::cfmakeraw(&mut t);
-            libc::cfsetispeed(&mut t, libc::B115200);
-            libc::cfsetospeed(&mut t, libc::B115200);
-            t.c_cc[libc::VMIN] = 0;
-            t.c_cc[libc::VTIME] = 1;
-            assert_eq!(libc::tcsetattr(file.as_raw_fd(), libc::TCSANOW, &t), 0);
+/// Sends `command` to the port (raw, as pyserial opens it) and returns everything up to and
+/// including the final result (`\r\nOK\r\n`, or an error line), or what came before the time
+/// limit.
+fn port_command(port: &mut Port, command: &str) -> String {
+    port.file
+        .write_all(command.as_bytes())
+        .expect("write to port");
+    let deadline = Instant::now() + PORT_TIMEOUT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let done = |got: &[u8]| {
+        got.ends_with(b"\r\nOK\r\n")
+            || got.ends_with(b"ERROR\r\n")
+            || Regex::new(r"\r\n\+CM[SE] ERROR: [^\r]*\r\n$")
+                .expect("regex")
+                .is_match(&String::from_utf8_lossy(got))
+    };
+    while !done(&got) && Instant::now() < deadline {
+        match port.file.read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("read: {e}"),
         }
-        Port { file }
     }
-
-    /// Sends `command` and returns everything up to and including the final result
-    /// (`\r\nOK\r\n`, or an error line), or what came before the time limit.
-    fn command(&mut self, command: &str) -> String {
-        self.file
-            .write_all(command.as_bytes())
-            .expect("write to port");
-        let deadline = Instant::now() + PORT_TIMEOUT;
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        let done = |got: &[u8]| {
-            got.ends_with(b"\r\nOK\r\n")
-                || got.ends_with(b"ERROR\r\n")
-                || Regex::new(r"\r\n\+CM[SE] ERROR: [^\r]*\r\n$")
-                    .expect("regex")
-                    .is_match(&String::from_utf8_lossy(got))
-        };
-        while !done(&got) && Instant::now() < deadline {
-            match self.file.read(&mut buf) {
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => panic!("read: {e}"),
-            }
-        }
-        String::from_utf8_lossy(&got).into_owned()
-    }
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 /// Sends each command to modem B and compares the whole answer exactly (after `ATE0`), with
@@ -606,9 +349,9 @@ fn assert_port_answers(world: &World, modem: usize, exchanges: &[(&str, &str)]) 
     let mut port = Port::open(world.link(modem));
     let timestamp = Regex::new(r#""\d\d/\d\d/\d\d,\d\d:\d\d:\d\d[+-]\d\d""#).expect("regex");
     // Whatever state the port was left in, echo off first (the answer depends on it).
-    port.command("ATE0\r");
+    port_command(&mut port, "ATE0\r");
     for (command, want) in exchanges {
-        let got = port.command(command);
+        let got = port_command(&mut port, command);
         let got = timestamp.replace_all(&got, "\"<time>\"");
         if got != *want {
             world.fail(&format!(
@@ -860,13 +603,7 @@ fn gsmmodem_receive(test: &str, mode: &str, messages: &[(&str, &str, &str)], wan
         .unwrap_or_else(|e| world.fail(&format!("cannot start {what}: {e}")));
     let stdout = child.stdout.take().expect("stdout");
     let err = reader(child.stderr.take().expect("stderr"));
-    let (tx, rx) = mpsc::channel::<String>();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
+    let rx = line_channel(stdout);
     let mut lines = Vec::new();
     let next_line = |lines: &mut Vec<String>, child: &mut Child| {
         let left = (started + CLIENT_TIMEOUT).saturating_duration_since(Instant::now());
