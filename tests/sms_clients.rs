@@ -722,14 +722,18 @@ impl Drop for Smsd {
     }
 }
 
-/// Waits until `dir` holds exactly one file and returns its path.
+/// Waits until `dir` holds exactly one file, not locked by smsd, and returns its path.
 fn wait_for_file(world: &World, dir: &Path, smsd_log: &Path) -> PathBuf {
     let deadline = Instant::now() + SMSD_TIMEOUT;
     loop {
+        // smsd locks a file it is working on with a `<name>.LOCK` beside it for a moment.
         let files: Vec<PathBuf> = fs::read_dir(dir)
             .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
-        if let [file] = files.as_slice() {
+        let locked = files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "LOCK"));
+        if let ([file], false) = (files.as_slice(), locked) {
             return file.clone();
         }
         if Instant::now() >= deadline {
