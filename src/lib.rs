@@ -2,6 +2,7 @@
 //! The core (`at`, `dte`, `commands`, `modem`) is sans-I/O; `host` runs it under tokio.
 
 pub mod at;
+pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod control;

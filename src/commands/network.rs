@@ -6,8 +6,8 @@ use super::{
     test_or_read,
 };
 use crate::at::{Command, Form};
+use crate::calendar::{civil_from_days, days_from_civil};
 use crate::dte::ResultCode;
-use crate::modem::calendar::{civil_from_days, days_from_civil};
 use crate::modem::profile::BootUrc;
 use crate::modem::{Modem, Sim, TimerKind};
 

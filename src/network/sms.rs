@@ -202,15 +202,7 @@ impl SmsCentre {
 
     /// `2026-01-01T00:00:05Z` for modem time `at`.
     pub fn iso_time(&self, at: Instant) -> String {
-        let secs = self.unix_seconds(at);
-        let (year, month, day) = crate::modem::calendar::civil_from_days(secs.div_euclid(86_400));
-        let rem = secs.rem_euclid(86_400);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        crate::calendar::iso_utc(self.unix_seconds(at))
     }
 
     fn enqueue(&mut self, at: Instant, index: usize, incoming: Incoming) {

@@ -285,20 +285,6 @@ pub struct Timestamp {
     pub tz_quarters: i8,
 }
 
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// A swapped BCD octet → 0..=99.
 fn read_bcd(octet: u8) -> Result<u8, PduError> {
     let (tens, units) = (octet & 0x0F, octet >> 4);
@@ -320,11 +306,11 @@ impl Timestamp {
     pub fn from_unix(seconds: i64, tz_quarters: i8) -> Timestamp {
         let local = seconds.saturating_add(i64::from(tz_quarters) * 15 * 60);
         let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = crate::calendar::civil_from_days(days);
         Timestamp {
             year: year.rem_euclid(100) as u8,
-            month,
-            day,
+            month: month as u8,
+            day: day as u8,
             hour: (secs / 3600) as u8,
             minute: (secs / 60 % 60) as u8,
             second: (secs % 60) as u8,

@@ -1,5 +1,5 @@
 //! Proleptic Gregorian dates as day counts since 1970-01-01 (Howard Hinnant's algorithms),
-//! for the RTC (`+CCLK`) and for timestamps the host writes.
+//! for the RTC (`+CCLK`), SMS timestamps and the ISO times the host and the SMS centre write.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -24,4 +24,16 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// `2026-05-01T10:20:30Z` for Unix time `seconds` (UTC).
+pub fn iso_utc(seconds: i64) -> String {
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let rem = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
