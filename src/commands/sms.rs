@@ -66,21 +66,7 @@ pub fn cpms(modem: &mut Modem, command: &Command) -> CmdResult {
         Form::Test => modem.info.push(modem.profile.sms.cpms_test.into()),
         Form::Read => {
             require_sms_sim(modem)?;
-            let fields: Vec<String> = modem
-                .sms
-                .roles
-                .iter()
-                .map(|&m| {
-                    let memory = &modem.sms.memories[m];
-                    format!(
-                        "\"{}\",{},{}",
-                        memory.name,
-                        memory.used(),
-                        memory.capacity()
-                    )
-                })
-                .collect();
-            modem.info.push(format!("+CPMS: {}", fields.join(",")));
+            modem.info.push(cpms_line(modem, true));
         }
         Form::Set(_) => {
             require_sms_sim(modem)?;
@@ -97,18 +83,31 @@ pub fn cpms(modem: &mut Modem, command: &Command) -> CmdResult {
                 roles[role] = mem;
             }
             modem.sms.roles = roles;
-            let counts: Vec<String> = roles
-                .iter()
-                .map(|&m| {
-                    let memory = &modem.sms.memories[m];
-                    format!("{},{}", memory.used(), memory.capacity())
-                })
-                .collect();
-            modem.info.push(format!("+CPMS: {}", counts.join(",")));
+            modem.info.push(cpms_line(modem, false));
         }
         _ => return Err(CmdError::UnsupportedForm),
     }
     Ok(Done::Ok)
+}
+
+/// `+CPMS: ` and `<used>,<total>` of the three memories in use, each after its quoted name
+/// when `named` (the read form; the set form prints counts only).
+fn cpms_line(modem: &Modem, named: bool) -> String {
+    let fields: Vec<String> = modem
+        .sms
+        .roles
+        .iter()
+        .map(|&m| {
+            let memory = &modem.sms.memories[m];
+            let counts = format!("{},{}", memory.used(), memory.capacity());
+            if named {
+                format!("\"{}\",{counts}", memory.name)
+            } else {
+                counts
+            }
+        })
+        .collect();
+    format!("+CPMS: {}", fields.join(","))
 }
 
 /// `+CNMI=[<mode>[,<mt>[,<bm>[,<ds>[,<bfr>]]]]]`: how new messages and reports are indicated.
@@ -210,12 +209,10 @@ pub fn csca(modem: &mut Modem, command: &Command) -> CmdResult {
     match command.form {
         Form::Test => Ok(Done::Ok),
         Form::Read => {
-            let smsc = &modem.config.identity.smsc;
-            if smsc.is_empty() {
+            let Some(smsc) = modem.smsc_address() else {
                 return Err(CmdError::Cms(330));
-            }
-            let kind = if smsc.starts_with('+') { 145 } else { 129 };
-            let line = format!("+CSCA: \"{smsc}\",{kind}");
+            };
+            let line = format!("+CSCA: \"{}\",{}", modem.config.identity.smsc, smsc.toa);
             modem.info.push(line);
             Ok(Done::Ok)
         }

@@ -51,6 +51,15 @@ impl Status {
     pub(crate) fn from_text(text: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.text() == text)
     }
+
+    /// Which way a message with this status travelled: received (a DELIVER or a report) or to
+    /// be sent (a SUBMIT).
+    pub(crate) fn direction(self) -> Direction {
+        match self {
+            Status::RecUnread | Status::RecRead => Direction::FromNetwork,
+            Status::StoUnsent | Status::StoSent => Direction::ToNetwork,
+        }
+    }
 }
 
 /// One stored message: a received SMS-DELIVER or status report, or an SMS-SUBMIT written by
@@ -77,11 +86,23 @@ impl Memory {
         self.slots.len()
     }
 
+    /// The lowest free slot (1-based), or `None` when full.
+    pub(crate) fn free_index(&self) -> Option<usize> {
+        self.slots.iter().position(Option::is_none).map(|i| i + 1)
+    }
+
     /// Stores in the lowest free slot; its 1-based index, or `None` when full.
     pub(crate) fn store(&mut self, sms: StoredSms) -> Option<usize> {
-        let free = self.slots.iter().position(Option::is_none)?;
-        self.slots[free] = Some(sms);
-        Some(free + 1)
+        let index = self.free_index()?;
+        self.put(index, sms);
+        Some(index)
+    }
+
+    /// Puts a message in slot `index` (1-based; outside the memory it is not stored).
+    pub(crate) fn put(&mut self, index: usize, sms: StoredSms) {
+        if let Some(slot) = self.get_mut(index) {
+            *slot = Some(sms);
+        }
     }
 
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Option<StoredSms>> {
@@ -118,12 +139,6 @@ pub(crate) struct SmsPrompt {
     pub status: Status,
 }
 
-/// A `+CMT`/`+CDS` shown to the client and waiting for its `+CNMA`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AwaitingAck {
-    pub incoming: Incoming,
-}
-
 /// The SMS state of one modem. The memories and the message reference live on the SIM and in
 /// flash: a power cycle keeps them.
 #[derive(Debug, Clone)]
@@ -134,13 +149,13 @@ pub(crate) struct SmsState {
     pub roles: [usize; 3],
     /// `+CSMS` service (1: `+CMT`/`+CDS` need `+CNMA`).
     pub service: u32,
-    /// The TP-MR of the last message sent, once one was.
-    pub last_mr: u8,
-    pub sent_any: bool,
+    /// The TP-MR of the last message sent (`None` before the first).
+    pub last_mr: Option<u8>,
     /// Messages the network keeps for this modem until it can take them (memory full, not
     /// registered, an unacknowledged `+CMT`).
     pub held_by_network: VecDeque<Incoming>,
-    pub awaiting_ack: Option<AwaitingAck>,
+    /// A `+CMT`/`+CDS` shown to the client and waiting for its `+CNMA`.
+    pub awaiting_ack: Option<Incoming>,
     /// Indications kept in the TA under `+CNMI` mode 0.
     pub buffered_indications: Vec<String>,
 }
@@ -159,8 +174,7 @@ impl SmsState {
                 .collect(),
             roles: [0; 3],
             service: 0,
-            last_mr: 255,
-            sent_any: false,
+            last_mr: None,
             held_by_network: VecDeque::new(),
             awaiting_ack: None,
             buffered_indications: Vec::new(),
@@ -185,7 +199,7 @@ impl SmsState {
         self.service = 0;
         self.buffered_indications.clear();
         if let Some(waiting) = self.awaiting_ack.take() {
-            self.held_by_network.push_front(waiting.incoming);
+            self.held_by_network.push_front(waiting);
         }
     }
 
@@ -206,7 +220,7 @@ impl SmsState {
         }
         SavedMessages {
             messages,
-            last_message_reference: self.sent_any.then_some(self.last_mr),
+            last_message_reference: self.last_mr,
         }
     }
 
@@ -216,32 +230,21 @@ impl SmsState {
             let Some(status) = Status::from_number(message.status) else {
                 continue;
             };
-            let direction = match status {
-                Status::RecUnread | Status::RecRead => Direction::FromNetwork,
-                Status::StoUnsent | Status::StoSent => Direction::ToNetwork,
-            };
-            let Ok(pdu) = Pdu::decode_hex(&message.pdu, None, direction) else {
+            let Ok(pdu) = Pdu::decode_hex(&message.pdu, None, status.direction()) else {
                 continue;
             };
-            let slot = self
-                .memories
-                .iter_mut()
-                .find(|m| m.name == message.memory)
-                .and_then(|m| m.get_mut(message.index));
-            if let Some(slot) = slot {
-                *slot = Some(StoredSms { status, pdu });
+            if let Some(memory) = self.memories.iter_mut().find(|m| m.name == message.memory) {
+                memory.put(message.index, StoredSms { status, pdu });
             }
         }
-        if let Some(mr) = saved.last_message_reference {
-            self.last_mr = mr;
-            self.sent_any = true;
-        }
+        self.last_mr = saved.last_message_reference;
     }
 
+    /// The TP-MR for the next message sent: 0 first, then counting up and wrapping.
     pub(crate) fn next_mr(&mut self) -> u8 {
-        self.last_mr = self.last_mr.wrapping_add(1);
-        self.sent_any = true;
-        self.last_mr
+        let mr = self.last_mr.map_or(0, |last| last.wrapping_add(1));
+        self.last_mr = Some(mr);
+        mr
     }
 }
 
@@ -262,6 +265,15 @@ impl Modem {
         self.save_nvm();
     }
 
+    /// The service centre on the SIM (`+CSCA`); `None` when it was cleared.
+    pub(crate) fn smsc_address(&self) -> Option<Address> {
+        let smsc = &self.config.identity.smsc;
+        if smsc.is_empty() {
+            return None;
+        }
+        Address::from_text(smsc).ok()
+    }
+
     pub(crate) fn charset(&self) -> Charset {
         Charset::from_name(&self.settings.charset).unwrap_or(Charset::Ira)
     }
@@ -271,23 +283,15 @@ impl Modem {
     }
 
     /// The network hands over a message or status report.
+    /// Behind any the network already keeps for this modem: older messages first.
     pub(crate) fn sms_from_network(&mut self, incoming: Incoming) {
         if !self.can_take_sms() || self.sms.awaiting_ack.is_some() {
             self.explain(
                 "the network keeps the message: the modem cannot take it now (not registered, or a +CMT waits for +CNMA)",
             );
-            self.sms.held_by_network.push_back(incoming);
-            return;
         }
-        if !self.sms.held_by_network.is_empty() {
-            // Older messages first.
-            self.sms.held_by_network.push_back(incoming);
-            self.deliver_held_sms();
-            return;
-        }
-        if let Some(incoming) = self.take_sms(incoming) {
-            self.sms.held_by_network.push_front(incoming);
-        }
+        self.sms.held_by_network.push_back(incoming);
+        self.deliver_held_sms();
     }
 
     /// Whether the modem is on the network and able to receive now.
@@ -342,21 +346,20 @@ impl Modem {
             }
             Route::Store { indicate } => {
                 let mem = self.sms.roles[2];
-                let status = Status::RecUnread;
-                let stored = StoredSms {
-                    status,
-                    pdu: Pdu {
-                        smsc: Some(incoming.smsc.clone()),
-                        tpdu: incoming.tpdu.clone(),
-                    },
-                };
                 let name = self.sms.memories[mem].name;
-                let Some(index) = self.sms.memories[mem].store(stored) else {
+                let Some(index) = self.sms.memories[mem].free_index() else {
                     self.explain(format!(
                         "memory {name} is full: the network keeps the message until a slot is free"
                     ));
                     return Some(incoming);
                 };
+                self.sms.memories[mem].put(
+                    index,
+                    StoredSms {
+                        status: Status::RecUnread,
+                        pdu: incoming.into_pdu(),
+                    },
+                );
                 self.explain(format!(
                     "{} stored in {name} at {index}",
                     if is_report { "status report" } else { "SMS" }
@@ -381,7 +384,7 @@ impl Modem {
                 ));
                 self.sms_indication(text);
                 if self.sms.service == 1 {
-                    self.sms.awaiting_ack = Some(AwaitingAck { incoming });
+                    self.sms.awaiting_ack = Some(incoming);
                     self.schedule(self.profile.sms.cnma_timeout_ms, TimerKind::CnmaTimeout);
                 }
                 None
@@ -424,7 +427,7 @@ impl Modem {
         self.explain("no +CNMA in time: +CNMI mt and ds set to 0, the message is stored");
         self.settings.cnmi.1 = 0;
         self.settings.cnmi.3 = 0;
-        self.sms.held_by_network.push_front(waiting.incoming);
+        self.sms.held_by_network.push_front(waiting);
         self.deliver_held_sms();
     }
 
@@ -440,10 +443,7 @@ impl Modem {
 
     /// The header line (and data line) of `+CMT`/`+CDS`.
     fn direct_lines(&self, incoming: &Incoming) -> (String, Option<String>) {
-        let pdu = Pdu {
-            smsc: Some(incoming.smsc.clone()),
-            tpdu: incoming.tpdu.clone(),
-        };
+        let pdu = incoming.clone().into_pdu();
         let is_report = matches!(incoming.tpdu, Tpdu::StatusReport(_));
         if !self.text_mode() {
             let (hex, len) = pdu_hex(&pdu);
@@ -554,23 +554,16 @@ impl Modem {
 
 /// `"<sca>",<tosca>` of a stored PDU (the modem's `+CSCA` when the PDU has none).
 fn smsc_fields(modem: &Modem, pdu: &Pdu) -> (String, u8) {
-    match &pdu.smsc {
-        Some(a) => (modem.te_number(a), a.toa),
-        None => {
-            let smsc = &modem.config.identity.smsc;
-            let toa = if smsc.starts_with('+') { 145 } else { 129 };
-            (
-                format!("\"{}\"", charset::text_to_te(smsc, modem.charset())),
-                toa,
-            )
-        }
+    match pdu.smsc.clone().or_else(|| modem.smsc_address()) {
+        Some(a) => (modem.te_number(&a), a.toa),
+        None => ("\"\"".into(), 129),
     }
 }
 
 /// The hex of a whole PDU and its TPDU length, as PDU mode prints them.
 pub(crate) fn pdu_hex(pdu: &Pdu) -> (String, usize) {
-    match (pdu.encode(), pdu.tpdu_len()) {
-        (Ok(octets), Ok(len)) => (hex::encode_upper(&octets), len),
-        _ => (String::new(), 0),
+    match pdu.encode_counted() {
+        Ok((octets, len)) => (hex::encode_upper(&octets), len),
+        Err(_) => (String::new(), 0),
     }
 }

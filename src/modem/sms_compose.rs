@@ -79,10 +79,7 @@ impl Modem {
                     .filter(|b| !b.is_ascii_whitespace())
                     .map(|&b| char::from(b))
                     .collect();
-                let direction = match prompt.status {
-                    Status::RecUnread | Status::RecRead => Direction::FromNetwork,
-                    Status::StoUnsent | Status::StoSent => Direction::ToNetwork,
-                };
+                let direction = prompt.status.direction();
                 let pdu = Pdu::decode_hex(&hex, Some(*tpdu_len), direction).map_err(|e| {
                     self.explain(format!("the PDU is not valid ({e}) → +CMS ERROR: 304"));
                     INVALID_PDU
@@ -236,15 +233,9 @@ impl Modem {
             self.explain("not registered on a network → +CMS ERROR: 331");
             return Err(NO_NETWORK);
         }
-        let smsc = match smsc {
-            Some(smsc) => smsc,
-            None => match Address::from_text(&self.config.identity.smsc) {
-                Ok(smsc) if !self.config.identity.smsc.is_empty() => smsc,
-                _ => {
-                    self.explain("no service centre: +CSCA is empty and the PDU has none → 330");
-                    return Err(SMSC_UNKNOWN);
-                }
-            },
+        let Some(smsc) = smsc.or_else(|| self.smsc_address()) else {
+            self.explain("no service centre: +CSCA is empty and the PDU has none → 330");
+            return Err(SMSC_UNKNOWN);
         };
         let mr = self.submit_sms(Submission { smsc, submit });
         self.awaiting = Some(Awaiting::SmsSubmit { mr, command });

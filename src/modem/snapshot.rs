@@ -222,7 +222,7 @@ impl Modem {
                 })
                 .collect(),
             held_by_network: self.sms.held_by_network.len(),
-            last_message_reference: self.sms.sent_any.then_some(self.sms.last_mr),
+            last_message_reference: self.sms.last_mr,
         }
     }
 }

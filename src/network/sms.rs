@@ -106,6 +106,14 @@ pub enum IncomingSummary {
 }
 
 impl Incoming {
+    /// The whole PDU as a modem stores and prints it: the centre's address, then the TPDU.
+    pub fn into_pdu(self) -> Pdu {
+        Pdu {
+            smsc: Some(self.smsc),
+            tpdu: self.tpdu,
+        }
+    }
+
     /// What the message is, in a few fields.
     pub fn summary(&self) -> IncomingSummary {
         match &self.tpdu {

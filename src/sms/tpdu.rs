@@ -781,10 +781,18 @@ impl Pdu {
 
     /// SMSC field (`00` when None) + TPDU.
     pub fn encode(&self) -> Result<Vec<u8>, PduError> {
+        self.encode_counted().map(|(octets, _)| octets)
+    }
+
+    /// The whole PDU and the length of its TPDU (what `+CMGR: <stat>,"",<length>` prints),
+    /// from one encoding.
+    pub fn encode_counted(&self) -> Result<(Vec<u8>, usize), PduError> {
         let mut out = Vec::with_capacity(188);
         Address::write_smsc(self.smsc.as_ref(), &mut out)?;
-        out.extend(self.tpdu.encode()?);
-        Ok(out)
+        let tpdu = self.tpdu.encode()?;
+        let len = tpdu.len();
+        out.extend(tpdu);
+        Ok((out, len))
     }
 
     /// Octets of the TPDU (what `+CMGS=`/`+CMGR:` count: the PDU without the SMSC field).
