@@ -263,9 +263,7 @@ pub fn cipstatus(modem: &mut Modem, command: &Command) -> CmdResult {
                 lines.extend((0..LINKS).map(|n| format!("C: {}", modem.ip.link_status(n))));
             }
             modem.write_result(&ResultCode::Ok);
-            let mut out = Vec::new();
-            modem.framing().info(&lines, &mut out);
-            modem.write_dte(&out);
+            modem.write_info(&lines);
             Ok(Done::Stop(None))
         }
         Form::Set(_) => {

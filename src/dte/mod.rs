@@ -251,11 +251,6 @@ impl Framing {
             out.extend_from_slice(b"\r\n");
         }
     }
-
-    /// An unsolicited result code: framed like one line of information text.
-    pub fn urc(&self, text: &str, out: &mut Vec<u8>) {
-        self.info(std::slice::from_ref(&text.to_string()), out);
-    }
 }
 
 /// Text as the TE's byte-wide character sets carry it: every char up to U+00FF is one byte

@@ -392,6 +392,13 @@ impl Modem {
         }
     }
 
+    /// Information text framed per V0/V1, written now (outside a command's own response).
+    pub(crate) fn write_info(&mut self, lines: &[String]) {
+        let mut out = Vec::new();
+        self.framing().info(lines, &mut out);
+        self.write_dte(&out);
+    }
+
     /// A result code framed per ATV/ATQ, written now.
     pub(crate) fn write_result(&mut self, code: &ResultCode) {
         let mut out = Vec::new();
@@ -438,11 +445,7 @@ impl Modem {
         let urcs = std::mem::take(&mut self.urc_queue);
         for urc in urcs {
             match urc {
-                Urc::Line(text) => {
-                    let mut bytes = Vec::new();
-                    self.framing().urc(&text, &mut bytes);
-                    self.write_dte(&bytes);
-                }
+                Urc::Line(text) => self.write_info(std::slice::from_ref(&text)),
                 Urc::Code(code) => self.write_result(&code),
                 Urc::Raw(bytes) => self.write_dte_owned(bytes),
             }

@@ -52,7 +52,7 @@ impl Modem {
             Ok(Outcome::Sent) => return,
             Ok(Outcome::Answer(None)) => self.write_result(&ResultCode::Ok),
             Ok(Outcome::Answer(Some(line))) => {
-                self.write_info(&line);
+                self.write_info(&[line]);
                 self.write_result(&ResultCode::Ok);
             }
             Err(code) => {
@@ -61,13 +61,6 @@ impl Modem {
             }
         }
         self.flush_urcs();
-    }
-
-    /// An information line framed per V0/V1, written now.
-    pub(crate) fn write_info(&mut self, text: &str) {
-        let mut bytes = Vec::new();
-        self.framing().urc(text, &mut bytes);
-        self.write_dte(&bytes);
     }
 
     /// The typed input as a PDU (SMSC field `None` when it is `00` or in text mode).
@@ -252,7 +245,7 @@ impl Modem {
             SendCommand::SendStored => "+CMSS",
             _ => "+CMGS",
         };
-        self.write_info(&format!("{word}: {mr}"));
+        self.write_info(&[format!("{word}: {mr}")]);
         self.finish_awaiting(Some(ResultCode::Ok));
     }
 }
