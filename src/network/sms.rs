@@ -184,7 +184,6 @@ impl SmsCentre {
     /// The modem whose number is `number`: the same text, or the same digits with or without a
     /// leading `+`. Empty numbers match nothing.
     pub fn find_number(&self, number: &str) -> Option<usize> {
-        let digits = |n: &str| n.strip_prefix('+').unwrap_or(n).to_string();
         let wanted = digits(number);
         if wanted.is_empty() {
             return None;
@@ -401,13 +400,17 @@ impl SmsCentre {
     /// What the modems sent outside the world, oldest first; only those to `to` when given
     /// (compared like [`SmsCentre::find_number`]).
     pub fn sent(&self, to: Option<&str>) -> Vec<SentRecord> {
-        let digits = |n: &str| n.strip_prefix('+').unwrap_or(n).to_string();
         self.sent
             .iter()
             .filter(|r| to.is_none_or(|to| r.to == to || digits(&r.to) == digits(to)))
             .cloned()
             .collect()
     }
+}
+
+/// A number without its leading `+`: how the centre compares numbers.
+fn digits(number: &str) -> &str {
+    number.strip_prefix('+').unwrap_or(number)
 }
 
 /// An SMS-DELIVER from hex: a whole PDU (SMSC field first) or a bare TPDU.
