@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{
-    Client, Emulator, check, make_raw, micros, percentile, read_some, summarize, write_all,
+    Client, Emulator, check, kernel, make_raw, micros, percentile, read_some, summarize, write_all,
 };
 
 const COMMAND: &[u8] = b"AT\r";
@@ -181,28 +181,6 @@ fn prepare_modem(client: &Client) -> io::Result<()> {
         )));
     }
     Ok(())
-}
-
-/// `sysname release machine` from uname(2).
-fn kernel() -> String {
-    // SAFETY: utsname is plain data that uname fills.
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: uts is valid writable memory of the right type.
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return "unknown kernel".into();
-    }
-    let field = |f: &[libc::c_char]| {
-        // SAFETY: uname NUL-terminates every field.
-        unsafe { std::ffi::CStr::from_ptr(f.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    format!(
-        "{} {} {}",
-        field(&uts.sysname),
-        field(&uts.release),
-        field(&uts.machine)
-    )
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -28,7 +28,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, micros, percentile};
+use common::{Client, cpu_model, kernel, micros, percentile};
 
 /// Time from the banner until every modem has registered.
 const BOOT_SETTLE: Duration = Duration::from_millis(1500);
@@ -340,19 +340,7 @@ fn millis(d: Duration) -> f64 {
 
 fn machine() -> String {
     let nproc = thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-            })
-        })
-        .unwrap_or_else(|| "?".into());
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|r| r.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    format!("nproc={nproc}, {model}, Linux {release}")
+    format!("nproc={nproc}, {}, {}", cpu_model(), kernel())
 }
 
 fn main() {

@@ -45,7 +45,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use common::{
-    Client, Emulator, Summary, check, micros, read_some, readable_within, summarize, write_all,
+    Client, Emulator, Summary, affinity, check, cpu_model, kernel, micros, one_cpu, read_some,
+    readable_within, set_affinity, summarize, write_all,
 };
 
 /// Every read and write buffer, on every side.
@@ -284,38 +285,6 @@ impl Placement {
             Placement::SplitCpus => "bench threads on CPU 0, relay on CPU 1",
         }
     }
-}
-
-fn one_cpu(cpu: usize) -> libc::cpu_set_t {
-    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-    }
-    set
-}
-
-/// Sets the CPU mask of thread `tid` (0: the calling thread; threads it spawns later inherit it).
-fn set_affinity(tid: libc::pid_t, set: &libc::cpu_set_t) -> io::Result<()> {
-    // SAFETY: set is a valid cpu_set_t of the size given.
-    check(
-        unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), set) },
-        "sched_setaffinity",
-    )?;
-    Ok(())
-}
-
-/// The calling thread's CPU mask.
-fn affinity() -> io::Result<libc::cpu_set_t> {
-    // SAFETY: cpu_set_t is plain data that sched_getaffinity fills.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: set is a valid, writable cpu_set_t of the size given.
-    check(
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) },
-        "sched_getaffinity",
-    )?;
-    Ok(set)
 }
 
 /// Puts the calling thread (so the bench threads it spawns) and both relays where `placement`
@@ -1030,40 +999,6 @@ fn latency(
 }
 
 // ----- the machine -----
-
-/// `sysname release machine` from uname(2).
-fn kernel() -> String {
-    // SAFETY: utsname is plain data that uname fills.
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: uts is valid writable memory of the right type.
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return "unknown kernel".into();
-    }
-    let field = |f: &[libc::c_char]| {
-        // SAFETY: uname NUL-terminates every field.
-        unsafe { std::ffi::CStr::from_ptr(f.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    format!(
-        "{} {} {}",
-        field(&uts.sysname),
-        field(&uts.release),
-        field(&uts.machine)
-    )
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, model)| model.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
 
 /// (busy, total) jiffies of all CPUs from `/proc/stat`.
 fn cpu_jiffies() -> Option<(u64, u64)> {

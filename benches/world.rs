@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Client, check, micros, summarize, write_all};
+use common::{Client, affinity, micros, one_cpu, set_affinity, summarize, write_all};
 use std::os::fd::AsRawFd;
 
 use simodem::host::{HostedModem, ModemInfo, start_world};
@@ -358,34 +358,6 @@ enum Placement {
     SplitCpus,
 }
 
-/// Pins the calling thread (and threads it spawns from now on) to `cpu`.
-fn pin_to(cpu: usize) -> io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET only write inside it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-    }
-    // SAFETY: set is a valid cpu_set_t of the size given; pid 0 is the calling thread.
-    check(
-        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) },
-        "sched_setaffinity",
-    )?;
-    Ok(())
-}
-
-/// The calling thread's CPU mask.
-fn affinity() -> io::Result<libc::cpu_set_t> {
-    // SAFETY: cpu_set_t is plain data that sched_getaffinity fills.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: set is a valid, writable cpu_set_t of the size given.
-    check(
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) },
-        "sched_getaffinity",
-    )?;
-    Ok(set)
-}
-
 fn control_latency(plan: &Plan, dir: &Path, placement: Placement) -> Result<(), String> {
     let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
     if placement == Placement::SplitCpus && nproc < 2 {
@@ -398,12 +370,10 @@ fn control_latency(plan: &Plan, dir: &Path, placement: Placement) -> Result<(), 
         Placement::SameCpu => 0,
         Placement::SplitCpus => 1,
     };
-    pin_to(server_cpu).map_err(|e| e.to_string())?;
+    set_affinity(0, &one_cpu(server_cpu)).map_err(|e| e.to_string())?;
     let result = control_latency_pinned(plan, dir, placement);
-    // SAFETY: original is the mask sched_getaffinity returned.
-    unsafe {
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &original);
-    }
+    // Back to the mask the thread had; a failure only leaves it pinned for the rest.
+    let _ = set_affinity(0, &original);
     result
 }
 
@@ -427,7 +397,7 @@ fn control_latency_pinned(plan: &Plan, dir: &Path, placement: Placement) -> Resu
     let echo_path = dir.join(format!("echo-{tag}.sock"));
     let echo = LineEcho::start(echo_path.clone())?;
     // The client: CPU 0.
-    pin_to(0).map_err(|e| e.to_string())?;
+    set_affinity(0, &one_cpu(0)).map_err(|e| e.to_string())?;
 
     let requests: [(&str, &'static [u8], &'static str); 2] = [
         ("state", b"{\"verb\":\"state\"}\n", "{\"ok\":true"),
