@@ -26,7 +26,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Client, affinity, micros, one_cpu, set_affinity, summarize, write_all};
+use common::{
+    Client, affinity, micros, one_cpu, set_affinity, spawn_runtime_thread, summarize, write_all,
+};
 use std::os::fd::AsRawFd;
 
 use simodem::host::{HostedModem, ModemInfo, start_world};
@@ -150,37 +152,23 @@ impl WorldThread {
         type Ready = Result<(Vec<ModemInfo>, Duration), String>;
         let (ready_tx, ready_rx) = mpsc::channel::<Ready>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("simodem-world".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
-                        return;
+        let thread = spawn_runtime_thread("simodem-world", ready_tx, move |ready_tx| async move {
+            let started = Instant::now();
+            match start_world(resolved, control, None).await {
+                Ok(world) => {
+                    let took = started.elapsed();
+                    let _ = ready_tx.send(Ok((world.handle().modems(), took)));
+                    let _ = stop_rx.await;
+                    if let Err(e) = world.stop().await {
+                        eprintln!("world stop: {e}");
                     }
-                };
-                runtime.block_on(async move {
-                    let started = Instant::now();
-                    match start_world(resolved, control, None).await {
-                        Ok(world) => {
-                            let took = started.elapsed();
-                            let _ = ready_tx.send(Ok((world.handle().modems(), took)));
-                            let _ = stop_rx.await;
-                            if let Err(e) = world.stop().await {
-                                eprintln!("world stop: {e}");
-                            }
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.to_string()));
-                        }
-                    }
-                });
-            })
-            .map_err(|e| format!("spawn: {e}"))?;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            }
+        })
+        .map_err(|e| format!("spawn: {e}"))?;
         let ready = ready_rx
             .recv()
             .map_err(|_| "world thread died before it was ready".to_string())
@@ -227,49 +215,35 @@ struct LineEcho {
 impl LineEcho {
     fn start(path: PathBuf) -> Result<LineEcho, String> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        let thread = std::thread::Builder::new()
-            .name("line-echo".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-                    let listener = match tokio::net::UnixListener::bind(&path) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(format!("bind {}: {e}", path.display())));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    let Ok((stream, _)) = listener.accept().await else {
-                        return;
-                    };
-                    let (read, mut write) = stream.into_split();
-                    let mut reader = tokio::io::BufReader::new(read);
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        match reader.read_line(&mut line).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) => {
-                                if write.write_all(line.as_bytes()).await.is_err() {
-                                    break;
-                                }
-                            }
+        let thread = spawn_runtime_thread("line-echo", ready_tx, move |ready_tx| async move {
+            use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+            let listener = match tokio::net::UnixListener::bind(&path) {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("bind {}: {e}", path.display())));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (read, mut write) = stream.into_split();
+            let mut reader = tokio::io::BufReader::new(read);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if write.write_all(line.as_bytes()).await.is_err() {
+                            break;
                         }
                     }
-                });
-            })
-            .map_err(|e| format!("spawn: {e}"))?;
+                }
+            }
+        })
+        .map_err(|e| format!("spawn: {e}"))?;
         ready_rx
             .recv()
             .map_err(|_| "echo thread died before it was ready".to_string())??;

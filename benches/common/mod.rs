@@ -205,51 +205,66 @@ pub struct Emulator {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Runs `body` on a new thread called `name`, inside a current-thread tokio runtime of its own;
+/// `body` gets `ready` to report on. A runtime that cannot be built is reported there instead.
+pub fn spawn_runtime_thread<T, F, Fut>(
+    name: &str,
+    ready: mpsc::Sender<Result<T, String>>,
+    body: F,
+) -> io::Result<JoinHandle<()>>
+where
+    T: Send + 'static,
+    F: FnOnce(mpsc::Sender<Result<T, String>>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(format!("runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(body(ready));
+        })
+}
+
 impl Emulator {
     pub fn start(link: PathBuf) -> Result<Emulator, String> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(PathBuf, libc::pid_t), String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("simodem".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(format!("runtime: {e}")));
+        let thread = spawn_runtime_thread("simodem", ready_tx, move |ready_tx| async move {
+            let hosted = HostedModem {
+                config: ModemConfig::new(&simodem::modem::profile::SIM900),
+                ports: PortOptions {
+                    pty_link: Some(link),
+                    ..PortOptions::default()
+                },
+                state_dir: None,
+            };
+            match simodem::host::start(hosted).await {
+                Ok(running) => {
+                    let Some(slave) = running.slave_path.clone() else {
+                        let _ = ready_tx.send(Err("no PTY was created".into()));
                         return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let hosted = HostedModem {
-                        config: ModemConfig::new(&simodem::modem::profile::SIM900),
-                        ports: PortOptions {
-                            pty_link: Some(link),
-                            ..PortOptions::default()
-                        },
-                        state_dir: None,
                     };
-                    match simodem::host::start(hosted).await {
-                        Ok(running) => {
-                            let Some(slave) = running.slave_path.clone() else {
-                                let _ = ready_tx.send(Err("no PTY was created".into()));
-                                return;
-                            };
-                            // SAFETY: gettid has no preconditions.
-                            let tid = unsafe { libc::gettid() };
-                            let _ = ready_tx.send(Ok((slave, tid)));
-                            let _ = stop_rx.await;
-                            running.stop().await;
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.to_string()));
-                        }
-                    }
-                });
-            })
-            .map_err(|e| format!("spawn: {e}"))?;
+                    // SAFETY: gettid has no preconditions.
+                    let tid = unsafe { libc::gettid() };
+                    let _ = ready_tx.send(Ok((slave, tid)));
+                    let _ = stop_rx.await;
+                    running.stop().await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            }
+        })
+        .map_err(|e| format!("spawn: {e}"))?;
         let (slave_path, tid) = ready_rx
             .recv()
             .map_err(|_| "simodem thread died before it was ready".to_string())??;
