@@ -144,17 +144,7 @@ fn scenarios_replay_green_in_real_time_over_real_ptys() {
         "echo-and-framing.json",
         "dtr-drop-under-each-ampersand-d.json",
     ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name);
-        let scenario = Scenario::from_file(&path).expect("parse");
-        let outcome = simodem::scenario::run_realtime(&scenario);
-        assert!(
-            outcome.failure.is_none(),
-            "{}",
-            report::describe(&scenario, &outcome, 0.0)
-        );
-        assert_eq!(outcome.steps_run, scenario.steps.len());
+        replays_green_in_real_time(name);
     }
 }
 
