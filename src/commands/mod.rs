@@ -24,6 +24,8 @@ pub enum Family {
     Simcom,
     /// Telit proprietary commands (`#SELINT`, `#CGMM`…).
     Telit,
+    /// Telit IP Easy: its contexts (`+CGDCONT` 1..5, `#SGACT`) and sockets (`#SD`…).
+    TelitIp,
 }
 
 /// How a command that succeeded ends its part of the line.
@@ -134,19 +136,14 @@ pub static TABLE: &[Entry] = &[
         simcom_ip::cdnsgip,
         "resolve a host name"
     ),
-    entry!(
-        "+CGACT",
-        Gsm27007,
-        simcom_ip::cgact,
-        "PDP context activation"
-    ),
+    entry!("+CGACT", Simcom, simcom_ip::cgact, "PDP context activation"),
     entry!(
         "+CGDCONT",
-        Gsm27007,
+        Simcom,
         simcom_ip::cgdcont,
         "PDP context definition"
     ),
-    entry!("+CGPADDR", Gsm27007, simcom_ip::cgpaddr, "PDP address"),
+    entry!("+CGPADDR", Simcom, simcom_ip::cgpaddr, "PDP address"),
     entry!("+CIFSR", Simcom, simcom_ip::cifsr, "local IP address"),
     entry!(
         "+CIICR",

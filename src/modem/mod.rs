@@ -12,6 +12,7 @@ mod snapshot;
 pub mod sockets;
 mod state;
 mod stimulus;
+pub(crate) mod telit_ip;
 
 use std::collections::VecDeque;
 
@@ -239,6 +240,8 @@ pub struct Modem {
     pub(crate) held_input: Vec<u8>,
     pub(crate) ip: ip::IpStack,
     pub(crate) sms: sms::SmsState,
+    /// The Telit IP Easy stack (contexts, `#SD` sockets); unused by the SIM900.
+    pub(crate) telit: telit_ip::TelitIp,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -277,6 +280,7 @@ impl Modem {
             held_input: Vec::new(),
             ip: ip::IpStack::new(ip::IpSettings::default()),
             sms: sms::SmsState::new(profile),
+            telit: telit_ip::TelitIp::new(telit_ip::TelitIpNvm::default()),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -294,6 +298,17 @@ impl Modem {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The AT instance (1..=3) whose state the handlers see now.
+    pub(crate) fn instance(&self) -> u8 {
+        1
+    }
+
+    /// Runs `f` as AT instance `instance` (its settings, port and URC queue).
+    pub(crate) fn on_instance<R>(&mut self, instance: u8, f: impl FnOnce(&mut Modem) -> R) -> R {
+        let _ = instance;
+        f(self)
     }
 
     pub fn is_powered(&self) -> bool {
@@ -550,6 +565,7 @@ impl Modem {
         self.held_input.clear();
         let settings = self.nvm.ip_settings.clone().unwrap_or_default();
         self.ip = ip::IpStack::new(settings);
+        self.telit = telit_ip::TelitIp::new(self.nvm.telit_ip.clone().unwrap_or_default());
     }
 
     /// Restart as after pressing the power key (`+CFUN=1,1`, `#REBOOT`).

@@ -302,7 +302,12 @@ pub static SIM900: Profile = Profile {
 
 pub static TELIT: Profile = Profile {
     id: "telit",
-    families: &[Family::V250, Family::Gsm27007, Family::Telit],
+    families: &[
+        Family::V250,
+        Family::Gsm27007,
+        Family::Telit,
+        Family::TelitIp,
+    ],
     max_line_chars: 80,
     manufacturer: "Telit",
     model: "GE865",

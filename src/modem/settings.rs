@@ -143,6 +143,8 @@ pub struct Nvm {
     pub ip_settings: Option<super::ip::IpSettings>,
     /// The messages on the SIM and in the module's flash, and the last TP-MR used.
     pub sms: Option<SavedMessages>,
+    /// Telit socket configuration and auto-activation; `None` means factory values.
+    pub telit_ip: Option<super::telit_ip::TelitIpNvm>,
 }
 
 /// Stored messages as the state file keeps them.

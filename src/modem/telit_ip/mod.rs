@@ -1,0 +1,282 @@
+//! The Telit IP Easy stack's state: PDP contexts 1..5 (`#SGACT`, `+CGACT`), the six sockets
+//! shared by every AT instance (`#SCFG`…`#SD`), the firewall, and what of it lives in NVM.
+#![allow(dead_code)] // filled in by the context and socket commands of issue 6
+
+pub(crate) mod context;
+pub(crate) mod socket;
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use super::sockets::{SocketId, Transport};
+
+/// Socket numbers `<connId>` 1..=6.
+pub(crate) const CONN_IDS: usize = 6;
+/// PDP context ids `<cid>` 1..=5.
+pub(crate) const CIDS: usize = 5;
+
+/// `#SCFG` + `#SCFGEXT` + `#SCFGEXT2` of one socket (NVM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SocketConfig {
+    /// Context the socket uses (0 = GSM context).
+    pub cid: u32,
+    /// Online-mode packet size; 0 means automatic (300).
+    pub pkt_sz: u32,
+    /// Inactivity timeout in seconds; 0 = none.
+    pub max_to: u32,
+    /// Connect timeout in 100 ms units (10..1200).
+    pub conn_to: u32,
+    /// Data-sending timeout in 100 ms units; 0 = wait for a full packet.
+    pub tx_to: u32,
+    /// `#SCFGEXT` srMode 0/1/2.
+    pub sr_mode: u32,
+    /// `#SCFGEXT` recvDataMode: 0 text, 1 hex.
+    pub recv_hex: bool,
+    /// `#SCFGEXT` keepalive minutes (0 off).
+    pub keepalive: u32,
+    /// `#SCFGEXT` ListenAutoRsp.
+    pub listen_auto_rsp: bool,
+    /// `#SCFGEXT` sendDataMode: 0 text, 1 hex.
+    pub send_hex: bool,
+    /// `#SCFGEXT2` bufferStart: 1 restarts txTo on every byte.
+    pub buffer_start: u32,
+    /// `#SCFGEXT2` abortConnAttempt.
+    pub abort_conn_attempt: u32,
+}
+
+impl SocketConfig {
+    /// The factory configuration of `conn_id` (1..=6): cid 1 for 1-3, 2 for 4-6.
+    pub fn factory(conn_id: usize) -> SocketConfig {
+        SocketConfig {
+            cid: if conn_id <= 3 { 1 } else { 2 },
+            pkt_sz: 300,
+            max_to: 90,
+            conn_to: 600,
+            tx_to: 50,
+            sr_mode: 0,
+            recv_hex: false,
+            keepalive: 0,
+            listen_auto_rsp: false,
+            send_hex: false,
+            buffer_start: 0,
+            abort_conn_attempt: 0,
+        }
+    }
+
+    /// The packet size online data is cut into (0 → 300).
+    pub fn packet_size(&self) -> usize {
+        if self.pkt_sz == 0 {
+            300
+        } else {
+            self.pkt_sz as usize
+        }
+    }
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig::factory(1)
+    }
+}
+
+/// `#SGACTCFG` of one context: retries (0 = off) and delay; urcmode is per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoActivation {
+    pub retry: u32,
+    pub delay_s: u32,
+}
+
+impl Default for AutoActivation {
+    fn default() -> Self {
+        AutoActivation {
+            retry: 0,
+            delay_s: 180,
+        }
+    }
+}
+
+/// The target of the legacy `#SKTOP`/`#SKTD` (`#SKTSET`), saved by `#SKTSAV`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LegacyTarget {
+    pub transport: u32,
+    pub port: u32,
+    pub address: String,
+    pub closure: u32,
+    pub local_port: u32,
+}
+
+impl Default for LegacyTarget {
+    fn default() -> Self {
+        LegacyTarget {
+            transport: 0,
+            port: 3333,
+            address: String::new(),
+            closure: 0,
+            local_port: 0,
+        }
+    }
+}
+
+/// What of the IP Easy stack survives a reboot (spec §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TelitIpNvm {
+    pub sockets: [SocketConfig; CONN_IDS],
+    pub auto_activation: [AutoActivation; CIDS],
+    /// `#SKTSET` as `#SKTSAV` stored it.
+    pub legacy_target: LegacyTarget,
+    /// `#USERID`/`#PASSW` as `#SKTSAV` stored them.
+    pub legacy_user: String,
+    pub legacy_password: String,
+}
+
+impl Default for TelitIpNvm {
+    fn default() -> Self {
+        TelitIpNvm {
+            sockets: std::array::from_fn(|i| SocketConfig::factory(i + 1)),
+            auto_activation: [AutoActivation::default(); CIDS],
+            legacy_target: LegacyTarget::default(),
+            legacy_user: String::new(),
+            legacy_password: String::new(),
+        }
+    }
+}
+
+/// How a context came up: IP Easy sockets may only use one `#SGACT`/`#GPRS` activated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activation {
+    /// `#SGACT`, `#GPRS`, `#SKTOP` or auto-activation.
+    IpEasy,
+    /// `+CGACT`: up, but not usable by `#SD`.
+    Cgact,
+}
+
+/// One PDP context: its `+CGDCONT` definition and whether it is up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Context {
+    pub definition: Option<ContextDefinition>,
+    /// The address and how it was activated, while active.
+    pub active: Option<(Ipv4Addr, Activation)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ContextDefinition {
+    pub pdp_type: String,
+    pub apn: String,
+    pub pdp_addr: String,
+    pub d_comp: u32,
+    pub h_comp: u32,
+}
+
+/// `#SS` states 0..5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SocketState {
+    #[default]
+    Closed,
+    /// Online on its owner instance (state 1).
+    Online,
+    /// Suspended or command-mode connection (2, or 3 with unread data).
+    Suspended,
+    /// `#SL`/`#SLUDP` listening (4).
+    Listening,
+    /// A connection waits for `#SA`/`#SH` (5).
+    Incoming,
+    /// `#SD` under way (shown as 0 on 10.00.xx: states 6/7 are later firmware).
+    Connecting,
+}
+
+/// One of the six sockets.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TelitSocket {
+    pub state: SocketState,
+    /// AT instance (1..=3) that opened it; `#SO`/`#SH` must come from there.
+    pub owner: u8,
+    /// The real socket behind it (connection or listener).
+    pub socket: Option<SocketId>,
+    pub transport: Option<Transport>,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// Received and not yet given to the client.
+    pub rx: VecDeque<u8>,
+    /// `#SI` counters since the socket was opened.
+    pub sent: u64,
+    pub received: u64,
+}
+
+/// Everything the IP Easy stack holds.
+#[derive(Debug, Clone)]
+pub(crate) struct TelitIp {
+    pub nvm: TelitIpNvm,
+    pub contexts: [Context; CIDS],
+    pub sockets: [TelitSocket; CONN_IDS],
+    /// `#FRWL` ACCEPT rules (address, mask); volatile.
+    pub firewall: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// `#SKIPESC`: 1 keeps `+++` from reaching the peer.
+    pub skip_esc: u32,
+    /// `#E2ESC` guard time in seconds; 0 uses S12.
+    pub e2esc_s: u32,
+    /// `#SKTSET` (the working copy; `#SKTSAV` stores it in `nvm`).
+    pub legacy_target: LegacyTarget,
+    /// `#USERID` / `#PASSW` (working copies).
+    pub user_id: String,
+    pub password: String,
+}
+
+impl TelitIp {
+    pub(crate) fn new(nvm: TelitIpNvm) -> TelitIp {
+        let mut contexts: [Context; CIDS] = Default::default();
+        // [OBS] a fresh GE865 has context 1 defined with an empty APN.
+        contexts[0].definition = Some(ContextDefinition {
+            pdp_type: "IP".into(),
+            apn: String::new(),
+            pdp_addr: String::new(),
+            d_comp: 0,
+            h_comp: 0,
+        });
+        TelitIp {
+            legacy_target: nvm.legacy_target.clone(),
+            user_id: nvm.legacy_user.clone(),
+            password: nvm.legacy_password.clone(),
+            nvm,
+            contexts,
+            sockets: Default::default(),
+            firewall: Vec::new(),
+            skip_esc: 0,
+            e2esc_s: 0,
+        }
+    }
+
+    /// The configuration of `conn_id` (1..=6).
+    pub(crate) fn config(&self, conn_id: usize) -> &SocketConfig {
+        &self.nvm.sockets[conn_id - 1]
+    }
+
+    /// The address of context `cid` (1..=5) if `#SGACT`/`#GPRS` brought it up.
+    pub(crate) fn ip_easy_address(&self, cid: u32) -> Option<Ipv4Addr> {
+        let context = self.contexts.get((cid as usize).checked_sub(1)?)?;
+        match context.active {
+            Some((ip, Activation::IpEasy)) => Some(ip),
+            _ => None,
+        }
+    }
+
+    /// `#FRWL`: an incoming connection from `ip` passes when a rule matches.
+    pub(crate) fn firewall_accepts(&self, ip: Ipv4Addr) -> bool {
+        self.firewall.iter().any(|(rule, mask)| {
+            u32::from(ip) & u32::from(*mask) == u32::from(*rule) & u32::from(*mask)
+        })
+    }
+
+    /// The connId (1..=6) whose real socket is `socket`.
+    pub(crate) fn conn_of(&self, socket: SocketId) -> Option<usize> {
+        self.sockets
+            .iter()
+            .position(|s| s.socket == Some(socket))
+            .map(|i| i + 1)
+    }
+}
