@@ -67,7 +67,8 @@ impl Verb {
                 | Input::DteClosed
                 | Input::Timer
                 | Input::Socket(..)
-                | Input::Resolved { .. } => "input",
+                | Input::Resolved { .. }
+                | Input::Instance(..) => "input",
             },
         }
     }

@@ -416,6 +416,7 @@ impl Session {
                         }
                         self.write_dte(&bytes).await;
                     }
+                    Output::InstanceDte(_, _) => {}
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
                     Output::SubmitSms(submission) => {

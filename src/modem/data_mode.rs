@@ -282,7 +282,7 @@ impl Modem {
         if !self.in_data_mode() || self.ip.settings.ccfg.rx_mode == 0 {
             return;
         }
-        if self.timers.iter().any(|(_, k)| *k == TimerKind::RxPace) {
+        if self.timer_pending(TimerKind::RxPace) {
             return;
         }
         let size = self.ip.settings.ccfg.rx_size as usize;

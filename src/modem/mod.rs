@@ -75,13 +75,29 @@ pub enum Input {
     Resolved { query: u32, result: Resolution },
     /// The network hands this modem a message or a status report.
     Sms(crate::network::sms::Incoming),
+    /// Something on the own port of AT instance 2 or 3 (`<link>-2`, `<link>-3`); the plain
+    /// `Dte*` inputs are instance 1's, the physical serial port.
+    Instance(u8, PortEvent),
+}
+
+/// What happens on one AT instance's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortEvent {
+    /// Bytes the client wrote.
+    Bytes(Vec<u8>),
+    /// A client opened the port (DTR raised).
+    Opened,
+    /// The client closed it (DTR dropped).
+    Closed,
 }
 
 /// Everything a modem does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Bytes for the client.
+    /// Bytes for the client on the physical port (instance 1, or CMUX frames for all).
     Dte(Vec<u8>),
+    /// Bytes for the client on the own port of AT instance 2 or 3.
+    InstanceDte(u8, Vec<u8>),
     /// Non-volatile memory changed; the host persists it (with `--state`).
     SaveNvm(Box<Nvm>),
     /// Do something with a real socket.
@@ -152,6 +168,8 @@ pub struct ModemConfig {
     pub cnmi_ds2: bool,
     /// How long the network takes to acknowledge a sent SMS (Ctrl-Z to `+CMGS: <mr>`).
     pub sms_ack_ms: u64,
+    /// AT parser instances (Telit: 3, each with its own port; SIM900: 1).
+    pub instances: u8,
 }
 
 impl ModemConfig {
@@ -169,6 +187,7 @@ impl ModemConfig {
             pdp_address: std::net::Ipv4Addr::new(10, 64, 0, 2),
             cnmi_ds2: false,
             sms_ack_ms: profile.sms.submit_ms,
+            instances: profile.at_instances,
         }
     }
 }
@@ -201,6 +220,69 @@ pub(crate) enum TimerKind {
     CnmaTimeout,
 }
 
+impl TimerKind {
+    /// Timers of one port's own work (escape guard, packing, a prompt, a command's result):
+    /// cancelling one leaves the other instances' alone.
+    fn belongs_to_port(self) -> bool {
+        matches!(
+            self,
+            TimerKind::EscapeGuard
+                | TimerKind::TxIdle
+                | TimerKind::RxPace
+                | TimerKind::AutoSend
+                | TimerKind::SmsSubmitted
+        )
+    }
+}
+
+/// A deadline, the instance that set it (it fires there) and what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timer {
+    pub at: Instant,
+    pub instance: u8,
+    pub kind: TimerKind,
+}
+
+/// What each AT instance has of its own; the running instance's is in `Modem`'s fields, the
+/// others wait here (see `Modem::switch_to`).
+#[derive(Debug)]
+struct InstancePort {
+    settings: Settings,
+    line: LineDiscipline,
+    last_line: Vec<u8>,
+    urc_queue: Vec<Urc>,
+    baud_detected: bool,
+    baud_saw_a: bool,
+    dte_open: bool,
+    dtr: bool,
+    port_mode: data_mode::PortMode,
+    data_link: Option<data_mode::DataLink>,
+    escape: crate::dte::escape::EscapeDetector,
+    awaiting: Option<data_mode::Awaiting>,
+    held_input: Vec<u8>,
+}
+
+impl InstancePort {
+    /// An instance as power-on leaves it: no client, command mode.
+    fn fresh(now: Instant, settings: Settings) -> InstancePort {
+        InstancePort {
+            baud_detected: true,
+            settings,
+            line: LineDiscipline::new(),
+            last_line: Vec::new(),
+            urc_queue: Vec::new(),
+            baud_saw_a: false,
+            dte_open: false,
+            dtr: true,
+            port_mode: data_mode::PortMode::Command,
+            data_link: None,
+            escape: crate::dte::escape::EscapeDetector::new(now, b'+', 1000, true),
+            awaiting: None,
+            held_input: Vec::new(),
+        }
+    }
+}
+
 /// The emulated module.
 pub struct Modem {
     pub(crate) profile: &'static Profile,
@@ -215,7 +297,11 @@ pub struct Modem {
     pub(crate) info: Vec<String>,
     /// URCs raised while a line runs, printed after its final result.
     pub(crate) urc_queue: Vec<Urc>,
-    pub(crate) timers: Vec<(Instant, TimerKind)>,
+    pub(crate) timers: Vec<Timer>,
+    /// The AT instance (1-based) whose port state is in the fields above.
+    current: u8,
+    /// Every instance's own state while another runs (index = instance - 1).
+    parked: Vec<InstancePort>,
     pub(crate) powered: bool,
     /// With `+IPR=0` the modem says nothing until it has seen `AT`/`At`.
     pub(crate) baud_detected: bool,
@@ -263,6 +349,8 @@ impl Modem {
             info: Vec::new(),
             urc_queue: Vec::new(),
             timers: Vec::new(),
+            current: 1,
+            parked: Vec::new(),
             powered: false,
             baud_detected: false,
             baud_saw_a: false,
@@ -302,13 +390,82 @@ impl Modem {
 
     /// The AT instance (1..=3) whose state the handlers see now.
     pub(crate) fn instance(&self) -> u8 {
-        1
+        self.current
     }
 
-    /// Runs `f` as AT instance `instance` (its settings, port and URC queue).
+    /// How many AT instances the modem has.
+    pub fn instances(&self) -> u8 {
+        self.config.instances
+    }
+
+    /// Runs `f` as AT instance `instance` (its settings, port and URC queue); URCs it raises
+    /// there go out unless that instance's client is typing or waiting for a result.
     pub(crate) fn on_instance<R>(&mut self, instance: u8, f: impl FnOnce(&mut Modem) -> R) -> R {
-        let _ = instance;
-        f(self)
+        let previous = self.current;
+        if !self.switch_to(instance) {
+            return f(self);
+        }
+        let result = f(self);
+        if instance != previous {
+            self.flush_urcs_unless_typing();
+        }
+        self.switch_to(previous);
+        result
+    }
+
+    /// Runs `f` on each instance in turn (each reports a shared change by its own settings).
+    pub(crate) fn on_every_instance(&mut self, f: impl Fn(&mut Modem)) {
+        for instance in 1..=self.config.instances {
+            self.on_instance(instance, &f);
+        }
+    }
+
+    /// Makes `instance` the running one: its port state moves into the modem's fields and the
+    /// previous instance's is parked. Returns false for an instance the modem does not have.
+    fn switch_to(&mut self, instance: u8) -> bool {
+        if instance == self.current {
+            return true;
+        }
+        if instance == 0 || instance > self.config.instances {
+            return false;
+        }
+        // Bytes already written belong to the instance that wrote them.
+        self.flush();
+        let index = usize::from(instance - 1);
+        if self.parked.len() < usize::from(self.config.instances) {
+            let settings = self.settings.clone();
+            let now = self.now;
+            self.parked
+                .resize_with(usize::from(self.config.instances), || {
+                    InstancePort::fresh(now, settings.clone())
+                });
+        }
+        let mut incoming = std::mem::replace(
+            &mut self.parked[index],
+            InstancePort::fresh(self.now, Settings::default()),
+        );
+        self.exchange_port(&mut incoming);
+        self.parked[usize::from(self.current - 1)] = incoming;
+        self.current = instance;
+        true
+    }
+
+    /// Swaps the running instance's port state with `other`.
+    fn exchange_port(&mut self, other: &mut InstancePort) {
+        use std::mem::swap;
+        swap(&mut self.settings, &mut other.settings);
+        swap(&mut self.line, &mut other.line);
+        swap(&mut self.last_line, &mut other.last_line);
+        swap(&mut self.urc_queue, &mut other.urc_queue);
+        swap(&mut self.baud_detected, &mut other.baud_detected);
+        swap(&mut self.baud_saw_a, &mut other.baud_saw_a);
+        swap(&mut self.dte_open, &mut other.dte_open);
+        swap(&mut self.dtr, &mut other.dtr);
+        swap(&mut self.port_mode, &mut other.port_mode);
+        swap(&mut self.data_link, &mut other.data_link);
+        swap(&mut self.escape, &mut other.escape);
+        swap(&mut self.awaiting, &mut other.awaiting);
+        swap(&mut self.held_input, &mut other.held_input);
     }
 
     pub fn is_powered(&self) -> bool {
@@ -325,16 +482,17 @@ impl Modem {
             self.fire_due_timers();
         }
         match input {
-            Input::Dte(bytes) => {
-                if !self.dte_open {
-                    self.set_dte_open(true);
-                }
-                self.feed_dte(bytes);
-            }
-            Input::DteOpened => self.set_dte_open(true),
-            Input::DteClosed => self.set_dte_open(false),
+            Input::Dte(bytes) => self.port_event(1, PortEvent::Bytes(bytes)),
+            Input::DteOpened => self.port_event(1, PortEvent::Opened),
+            Input::DteClosed => self.port_event(1, PortEvent::Closed),
+            Input::Instance(instance, event) => self.port_event(instance, event),
             Input::Timer => self.fire_due_timers(),
-            other => self.stimulus(other),
+            other => {
+                // Shared events (network, SMS, calls) are instance 1's to report; socket
+                // code moves to a socket's owner itself.
+                self.switch_to(1);
+                self.stimulus(other)
+            }
         }
         self.flush();
     }
@@ -344,7 +502,28 @@ impl Modem {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.iter().map(|(at, _)| *at).min()
+        self.timers.iter().map(|t| t.at).min()
+    }
+
+    /// Something on instance `instance`'s own port.
+    fn port_event(&mut self, instance: u8, event: PortEvent) {
+        if !self.switch_to(instance) {
+            self.explain(format!(
+                "input for AT instance {instance} ignored: the modem has {}",
+                self.config.instances
+            ));
+            return;
+        }
+        match event {
+            PortEvent::Bytes(bytes) => {
+                if !self.dte_open {
+                    self.set_dte_open(true);
+                }
+                self.feed_dte(bytes);
+            }
+            PortEvent::Opened => self.set_dte_open(true),
+            PortEvent::Closed => self.set_dte_open(false),
+        }
     }
 
     // ----- internals shared with the command handlers -----
@@ -363,17 +542,19 @@ impl Modem {
 
     pub(crate) fn push_output(&mut self, output: Output) {
         // Keep byte order with events: bytes gathered so far go first.
-        if !self.dte_out.is_empty() {
-            let bytes = std::mem::take(&mut self.dte_out);
-            self.outputs.push_back(Output::Dte(bytes));
-        }
+        self.flush();
         self.outputs.push_back(output);
     }
 
+    /// Bytes the running instance wrote go to its port.
     fn flush(&mut self) {
         if !self.dte_out.is_empty() {
             let bytes = std::mem::take(&mut self.dte_out);
-            self.outputs.push_back(Output::Dte(bytes));
+            let output = match self.current {
+                1 => Output::Dte(bytes),
+                instance => Output::InstanceDte(instance, bytes),
+            };
+            self.outputs.push_back(output);
         }
     }
 
@@ -476,15 +657,28 @@ impl Modem {
 
     pub(crate) fn schedule(&mut self, after_ms: u64, kind: TimerKind) {
         let at = self.now.plus_millis(after_ms);
-        self.timers.push((at, kind));
+        self.schedule_at(at, kind);
     }
 
+    /// A timer that fires at `at` on the running instance.
     pub(crate) fn schedule_at(&mut self, at: Instant, kind: TimerKind) {
-        self.timers.push((at, kind));
+        let instance = self.current;
+        self.timers.push(Timer { at, instance, kind });
     }
 
+    /// Cancels `kind`: on the running instance for a port's own timers, everywhere otherwise.
     pub(crate) fn cancel_timers(&mut self, kind: TimerKind) {
-        self.timers.retain(|(_, k)| *k != kind);
+        let current = self.current;
+        let port_only = kind.belongs_to_port();
+        self.timers
+            .retain(|t| t.kind != kind || (port_only && t.instance != current));
+    }
+
+    /// Whether a `kind` timer is pending on the running instance.
+    pub(crate) fn timer_pending(&self, kind: TimerKind) -> bool {
+        self.timers
+            .iter()
+            .any(|t| t.kind == kind && t.instance == self.current)
     }
 
     fn set_dte_open(&mut self, open: bool) {
@@ -519,10 +713,12 @@ impl Modem {
         self.last_line.clear();
         self.timers.clear();
         self.urc_queue.clear();
+        self.reset_parked_instances();
         self.call = None;
         self.reset_data_state("power on");
         self.sms.power_cycled();
-        self.baud_detected = self.settings.ipr != 0;
+        // Only the physical port (instance 1) has a line speed to detect.
+        self.baud_detected = self.settings.ipr != 0 || self.current != 1;
         self.baud_saw_a = false;
         self.explain(if self.baud_detected {
             format!(
@@ -549,11 +745,30 @@ impl Modem {
         self.timers.clear();
         self.urc_queue.clear();
         self.line.reset();
+        self.reset_parked_instances();
         self.call = None;
         self.reset_data_state("power down");
         self.sms.power_cycled();
         self.explain("powered down: input is ignored until reboot");
         self.event(EventKind::Mode, "off".into());
+    }
+
+    /// The instances not running now start over with the running one's settings, their
+    /// clients still attached.
+    fn reset_parked_instances(&mut self) {
+        let settings = self.settings.clone();
+        let now = self.now;
+        let ipr = self.settings.ipr;
+        for (index, slot) in self.parked.iter_mut().enumerate() {
+            if index + 1 == usize::from(self.current) {
+                continue;
+            }
+            let mut fresh = InstancePort::fresh(now, settings.clone());
+            fresh.dte_open = slot.dte_open;
+            fresh.dtr = slot.dtr;
+            fresh.baud_detected = index != 0 || ipr != 0;
+            *slot = fresh;
+        }
     }
 
     /// Every socket closed, data mode and prompts left, TCP/IP settings as saved by `+CIPSCONT`.
@@ -586,19 +801,20 @@ impl Modem {
                 .timers
                 .iter()
                 .enumerate()
-                .filter(|(_, (at, _))| *at <= self.now)
-                .min_by_key(|(i, (at, _))| (*at, *i))
+                .filter(|(_, t)| t.at <= self.now)
+                .min_by_key(|(i, t)| (t.at, *i))
                 .map(|(i, _)| i);
             let Some(index) = due else { break };
-            let (at, kind) = self.timers.remove(index);
+            let timer = self.timers.remove(index);
             // A timer acts at its own deadline, however late the host noticed it: what it
             // schedules next (the next RING) keeps the cadence a replay has.
             let noticed = self.now;
-            self.now = at;
-            self.fire(kind);
+            self.now = timer.at;
+            self.switch_to(timer.instance);
+            self.fire(timer.kind);
+            self.flush_urcs_unless_typing();
             self.now = noticed;
         }
-        self.flush_urcs_unless_typing();
     }
 
     fn fire(&mut self, kind: TimerKind) {
@@ -683,12 +899,12 @@ impl Modem {
         let creg = self.radio.creg_stat(&self.config.network);
         if creg != self.radio.reported_creg {
             self.radio.reported_creg = creg;
-            self.registration_urc("+CREG", self.settings.creg_mode, creg);
+            self.on_every_instance(|m| m.registration_urc("+CREG", m.settings.creg_mode, creg));
         }
         let cgreg = self.radio.cgreg_stat(&self.config.network);
         if cgreg != self.radio.reported_cgreg {
             self.radio.reported_cgreg = cgreg;
-            self.registration_urc("+CGREG", self.settings.cgreg_mode, cgreg);
+            self.on_every_instance(|m| m.registration_urc("+CGREG", m.settings.cgreg_mode, cgreg));
         }
         if !matches!(cgreg, 1 | 5) {
             self.packet_service_lost();

@@ -125,6 +125,8 @@ pub struct Profile {
     pub id: &'static str,
     /// Command families this model answers; everything else is an unknown command.
     pub families: &'static [Family],
+    /// AT parser instances by default (Telit: 3, reachable as ports and CMUX DLCIs 1-3).
+    pub at_instances: u8,
     /// Characters allowed after `AT` on one line.
     pub max_line_chars: usize,
     pub manufacturer: &'static str,
@@ -214,6 +216,7 @@ const SIM_AND_MODULE_MEMORIES: &[SmsMemory] = &[
 pub static SIM900: Profile = Profile {
     id: "sim900",
     families: &[Family::V250, Family::Gsm27007, Family::Simcom],
+    at_instances: 1,
     max_line_chars: 556,
     manufacturer: "SIMCOM_Ltd",
     model: "SIMCOM_SIM900",
@@ -308,6 +311,7 @@ pub static TELIT: Profile = Profile {
         Family::Telit,
         Family::TelitIp,
     ],
+    at_instances: 3,
     max_line_chars: 80,
     manufacturer: "Telit",
     model: "GE865",

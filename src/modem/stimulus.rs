@@ -52,7 +52,11 @@ impl Modem {
             }
             Input::Socket(id, event) => self.socket_event(id, event),
             Input::Resolved { query, result } => self.resolved(query, result),
-            Input::Dte(_) | Input::DteOpened | Input::DteClosed | Input::Timer => {}
+            Input::Dte(_)
+            | Input::DteOpened
+            | Input::DteClosed
+            | Input::Instance(..)
+            | Input::Timer => {}
         }
         self.flush_urcs_unless_typing();
     }

@@ -12,6 +12,8 @@ pub(crate) struct Harness {
     pub socket_requests: Vec<Output>,
     /// Messages the modem handed to the network.
     pub submitted: Vec<crate::network::sms::Submission>,
+    /// What instances 2 and 3 wrote to their own ports and no test has taken yet.
+    pub instance_out: std::collections::BTreeMap<u8, Vec<u8>>,
 }
 
 impl Harness {
@@ -23,6 +25,7 @@ impl Harness {
             nvm_saves: Vec::new(),
             socket_requests: Vec::new(),
             submitted: Vec::new(),
+            instance_out: Default::default(),
         };
         h.modem.handle(h.now, Input::DteOpened);
         h.drain();
@@ -51,6 +54,9 @@ impl Harness {
         while let Some(output) = self.modem.poll_output() {
             match output {
                 Output::Dte(b) => bytes.extend(b),
+                Output::InstanceDte(instance, b) => {
+                    self.instance_out.entry(instance).or_default().extend(b)
+                }
                 Output::SaveNvm(nvm) => self.nvm_saves.push(*nvm),
                 Output::Event(_) => {}
                 Output::SubmitSms(submission) => self.submitted.push(submission),
@@ -87,6 +93,28 @@ impl Harness {
         }
         self.now = target;
         bytes
+    }
+
+    /// Opens AT instance `instance`'s own port (`<link>-2`, `<link>-3`).
+    pub fn open_instance(&mut self, instance: u8) {
+        self.modem
+            .handle(self.now, Input::Instance(instance, PortEvent::Opened));
+        self.drain();
+    }
+
+    /// Bytes to instance `instance`'s own port; returns what that port printed.
+    pub fn send_on(&mut self, instance: u8, bytes: &[u8]) -> Vec<u8> {
+        self.modem.handle(
+            self.now,
+            Input::Instance(instance, PortEvent::Bytes(bytes.to_vec())),
+        );
+        self.drain();
+        self.take_instance(instance)
+    }
+
+    /// What instance `instance`'s own port printed since last taken.
+    pub fn take_instance(&mut self, instance: u8) -> Vec<u8> {
+        self.instance_out.remove(&instance).unwrap_or_default()
     }
 
     /// Sends a line with echo off and returns the response as text.
@@ -826,6 +854,7 @@ fn seeded_random_lines_never_break_the_modem() {
     }
 }
 
+mod instances;
 mod ip;
 mod sms;
 mod stimuli;

@@ -109,6 +109,9 @@ impl Bench {
                     self.heard = true;
                     What::Received(bytes)
                 }
+                Output::InstanceDte(instance, bytes) => {
+                    What::Step(format!("instance {instance} has no port here: {bytes:?}"))
+                }
                 Output::Event(event) => match event.kind {
                     EventKind::Why => What::Why(event.message),
                     other => What::Step(format!("{}: {}", other.name(), event.message)),

@@ -208,7 +208,11 @@ impl VirtualNet {
                 self.inputs.push((modem, Input::Resolved { query, result }));
             }
             Output::Socket(id, command) => self.socket_command(modem, id, command),
-            Output::Dte(_) | Output::SaveNvm(_) | Output::Event(_) | Output::SubmitSms(_) => {}
+            Output::Dte(_)
+            | Output::InstanceDte(..)
+            | Output::SaveNvm(_)
+            | Output::Event(_)
+            | Output::SubmitSms(_) => {}
         }
         self.take_inputs()
     }

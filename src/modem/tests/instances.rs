@@ -1,0 +1,106 @@
+//! The Telit's three AT instances: each its own parser, settings and port, sharing the radio,
+//! SMS storage and (with the IP Easy commands) contexts and sockets.
+
+use super::*;
+
+fn telit_with_instances() -> Harness {
+    let mut h = Harness::telit();
+    h.open_instance(2);
+    h.open_instance(3);
+    h
+}
+
+#[test]
+fn each_instance_answers_on_its_own_port() {
+    let mut h = telit_with_instances();
+    assert_eq!(h.send_on(2, b"AT\r"), b"AT\r\r\nOK\r\n");
+    assert_eq!(
+        h.send_on(3, b"AT#SELINT?\r"),
+        b"AT#SELINT?\r\r\n#SELINT: 2\r\n\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.send(b"AT\r"),
+        b"AT\r\r\nOK\r\n",
+        "instance 1 is untouched"
+    );
+    assert!(h.instance_out.is_empty(), "nothing leaked to other ports");
+}
+
+#[test]
+fn settings_are_per_instance() {
+    let mut h = telit_with_instances();
+    assert_eq!(h.send_on(2, b"ATE0V0\r"), b"ATE0V0\r0\r");
+    assert_eq!(h.send_on(2, b"AT\r"), b"0\r");
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n", "instance 1 keeps E1 V1");
+    assert_eq!(
+        h.send_on(3, b"AT+CMEE=2;+CMEE?\r"),
+        b"AT+CMEE=2;+CMEE?\r\r\n+CMEE: 2\r\n\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.send(b"AT+CMEE?\r"),
+        b"AT+CMEE?\r\r\n+CMEE: 0\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn a_half_typed_line_on_one_instance_does_not_mix_with_another() {
+    let mut h = telit_with_instances();
+    assert_eq!(h.send_on(2, b"AT+CG"), b"AT+CG");
+    assert_eq!(h.send(b"AT+CGMI\r"), b"AT+CGMI\r\r\nTelit\r\n\r\nOK\r\n");
+    assert_eq!(h.send_on(2, b"MM\r"), b"MM\r\r\nGE865\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn registration_urcs_reach_every_instance_that_asked_for_them() {
+    let mut h = telit_with_instances();
+    h.send(b"ATE0\r");
+    assert_eq!(h.cmd("AT+CREG=1"), "\r\nOK\r\n");
+    assert_eq!(h.send_on(3, b"AT+CREG=2\r"), b"AT+CREG=2\r\r\nOK\r\n");
+    let out = h.apply(Input::Network(NetworkChange {
+        service: Some(Service::None),
+        ..Default::default()
+    }));
+    assert_eq!(out, b"\r\n+CREG: 0\r\n");
+    assert_eq!(h.take_instance(3), b"\r\n+CREG: 0\r\n");
+    assert_eq!(h.take_instance(2), b"", "instance 2 kept +CREG=0");
+}
+
+#[test]
+fn an_instance_whose_port_is_closed_loses_its_urcs() {
+    let mut h = Harness::telit();
+    assert_eq!(
+        h.send_on(2, b"AT+CREG=1\r"),
+        b"AT+CREG=1\r\r\nOK\r\n",
+        "bytes imply an open port"
+    );
+    h.apply(Input::Instance(2, PortEvent::Closed));
+    h.apply(Input::Network(NetworkChange {
+        service: Some(Service::None),
+        ..Default::default()
+    }));
+    h.apply(Input::Instance(2, PortEvent::Opened));
+    assert_eq!(h.take_instance(2), b"", "+CREG: 0 had nobody to go to");
+    assert_eq!(h.send_on(2, b"AT\r"), b"AT\r\r\nOK\r\n");
+}
+
+#[test]
+fn a_model_with_one_instance_ignores_other_ports() {
+    let mut h = Harness::sim900();
+    assert_eq!(h.send_on(2, b"AT\r"), b"");
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+}
+
+#[test]
+fn reboot_from_instance_two_resets_every_instance_and_keeps_clients() {
+    let mut h = telit_with_instances();
+    h.send_on(3, b"ATE0\r");
+    assert_eq!(h.send_on(2, b"AT#REBOOT\r"), b"AT#REBOOT\r\r\nOK\r\n");
+    h.advance(2000);
+    assert_eq!(
+        h.send_on(3, b"AT\r"),
+        b"AT\r\r\nOK\r\n",
+        "E1 again after reboot"
+    );
+    assert_eq!(h.send_on(2, b"AT\r"), b"AT\r\r\nOK\r\n");
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+}
