@@ -53,7 +53,7 @@ pub struct ReplayArgs {
 }
 
 /// The per-modem options: none of them may be combined with --config.
-const MODEM_OPTIONS: [&str; 20] = [
+const MODEM_OPTIONS: [&str; 21] = [
     "model",
     "link",
     "no_pty",
@@ -73,6 +73,7 @@ const MODEM_OPTIONS: [&str; 20] = [
     "state",
     "listen_address",
     "cnmi_ds2",
+    "instances",
     "count",
 ];
 
@@ -145,6 +146,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub cnmi_ds2: bool,
 
+    /// AT parser instances (Telit 1-3, default 3): instance 2 and 3 are served on LINK-2 and
+    /// LINK-3 next to the link, and as CMUX DLCIs 2 and 3 on the link itself.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub instances: Option<u8>,
+
     /// SMS service centre stored on the SIM (+CSCA). [default: +15550009999]
     #[arg(long, value_parser = parse_number)]
     pub smsc: Option<String>,
@@ -214,6 +220,7 @@ impl RunArgs {
             state: self.state.clone(),
             listen_address: self.listen_address.map(|a| a.to_string()),
             cnmi_ds2: self.cnmi_ds2,
+            instances: self.instances,
         }
     }
 

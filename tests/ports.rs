@@ -340,3 +340,58 @@ fn help_documents_every_option() {
         assert!(help.contains(option), "{option} missing from --help");
     }
 }
+
+#[test]
+fn telit_instances_two_and_three_have_their_own_ports() {
+    let dir = scratch("instances");
+    let link = dir.join("tty");
+    let second = dir.join("tty-2");
+    let third = dir.join("tty-3");
+    let emu = Emulator::start(&["--model", "telit", "--link", link.to_str().unwrap()]);
+    assert_eq!(emu.banner.len(), 4, "{:?}", emu.banner);
+    assert!(emu.banner[1].starts_with("simodem: GE865 AT instance 2 on /dev/pts/"));
+    assert!(emu.banner[2].ends_with(&format!("(link {})", third.display())));
+    let mut one = Port::open(&link);
+    let mut two = Port::open(&second);
+    let mut three = Port::open(&third);
+    two.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    two.exchange(b"AT+CGMI\r", b"\r\nTelit\r\n\r\nOK\r\n");
+    one.exchange(b"AT+CGMI\r", b"AT+CGMI\r\r\nTelit\r\n\r\nOK\r\n");
+    three.exchange(b"AT#SELINT?\r", b"AT#SELINT?\r\r\n#SELINT: 2\r\n\r\nOK\r\n");
+    drop((one, two, three));
+    assert!(emu.terminate().success());
+    for path in [&link, &second, &third] {
+        assert!(
+            std::fs::symlink_metadata(path).is_err(),
+            "{} removed on SIGTERM",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn instances_1_leaves_a_telit_with_one_port_and_a_sim900_refuses_more() {
+    let dir = scratch("one-instance");
+    let link = dir.join("tty");
+    let emu = Emulator::start(&[
+        "--model",
+        "telit",
+        "--instances",
+        "1",
+        "--link",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(emu.banner.len(), 2, "{:?}", emu.banner);
+    assert!(std::fs::symlink_metadata(dir.join("tty-2")).is_err());
+    assert!(emu.terminate().success());
+    let out = Command::new(BIN)
+        .args(["run", "--instances", "2", "--link"])
+        .arg(dir.join("sim"))
+        .output()
+        .expect("run simodem");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "simodem: modem 0: instances 2: the sim900 has one AT instance\n"
+    );
+}

@@ -165,7 +165,7 @@ fn a_config_world_is_driven_by_simodem_ctl_and_stops_cleanly() {
         "control": control,
         "modems": [
             {"link": a, "number": "+393470000001"},
-            {"model": "telit", "link": b, "csq": 9}
+            {"model": "telit", "link": b, "csq": 9, "instances": 1}
         ]
     });
     std::fs::write(&file, world.to_string()).expect("world file");

@@ -38,12 +38,24 @@ pub enum EventBody {
     SmsIn(Arc<IncomingSummary>),
     /// The modem sent an SMS to a number outside the world (`sms_sent`).
     SmsSent(Arc<SentRecord>),
+    /// Bytes or a client on the own port of AT instance 2 or 3 (`DteIn`, `DteOut`, `Port`).
+    Instance(u8, Box<EventBody>),
 }
 
 impl EventBody {
+    /// `body` as it happened on AT instance `instance`'s port (instance 1 is the plain form).
+    pub fn on_instance(instance: u8, body: EventBody) -> EventBody {
+        if instance == 1 {
+            body
+        } else {
+            EventBody::Instance(instance, Box::new(body))
+        }
+    }
+
     /// The event's `kind` field.
     pub fn kind(&self) -> &'static str {
         match self {
+            EventBody::Instance(_, body) => body.kind(),
             EventBody::DteIn(_) => "dte_in",
             EventBody::DteOut(_) => "dte_out",
             EventBody::Core { kind, .. } => kind.name(),
@@ -83,7 +95,15 @@ impl Serialize for WorldEvent {
         map.serialize_entry("at_us", &self.at_us)?;
         map.serialize_entry("modem", &self.modem)?;
         map.serialize_entry("kind", self.body.kind())?;
-        match &self.body {
+        let body = match &self.body {
+            EventBody::Instance(instance, body) => {
+                map.serialize_entry("instance", instance)?;
+                &**body
+            }
+            body => body,
+        };
+        match body {
+            EventBody::Instance(..) => {}
             EventBody::DteIn(bytes) | EventBody::DteOut(bytes) => {
                 let (field, value) = bytes_field(bytes);
                 map.serialize_entry(field, &value)?;

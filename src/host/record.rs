@@ -66,6 +66,8 @@ pub fn world_spec(resolved: &[ResolvedModem]) -> WorldSpec {
                 puk: config.pin.as_ref().map(|_| config.puk.clone()),
                 no_sim: !config.sim_inserted,
                 cnmi_ds2: config.cnmi_ds2,
+                instances: (config.instances != config.profile.at_instances)
+                    .then_some(config.instances),
                 ..ModemSpec::default()
             }
         })
@@ -220,23 +222,37 @@ pub fn scenario_steps(events: &[WorldEvent], modems: usize) -> Vec<Value> {
     let mut events: Vec<&WorldEvent> = events.iter().collect();
     events.sort_by_key(|e| e.at_us);
     let mut steps = Vec::new();
-    // A replay starts with every port open; a modem nobody attached to at once starts closed.
-    let mut skip_first_open = vec![false; modems];
-    for (modem, skip) in skip_first_open.iter_mut().enumerate() {
-        let first_port = events.iter().find_map(|e| match e.body {
-            EventBody::Port { opened } if e.modem == modem => Some((e.at_us, opened)),
+    // A replay starts with every port open; a port nobody attached to at once starts closed.
+    let mut ports: Vec<(usize, u8)> = (0..modems).map(|m| (m, 1)).collect();
+    for event in &events {
+        if let EventBody::Instance(instance, _) = &event.body
+            && !ports.contains(&(event.modem, *instance))
+        {
+            ports.push((event.modem, *instance));
+        }
+    }
+    let mut skip_first_open = Vec::new();
+    for &(modem, instance) in &ports {
+        let first_port = events.iter().find_map(|e| match port_event(&e.body) {
+            (i, EventBody::Port { opened }) if e.modem == modem && i == instance => {
+                Some((e.at_us, *opened))
+            }
             _ => None,
         });
         match first_port {
-            Some((at, true)) if at < ATTACHED_AT_START_US => *skip = true,
-            _ => steps.push(step("close", json!(true), modem)),
+            Some((at, true)) if at < ATTACHED_AT_START_US => {
+                skip_first_open.push((modem, instance))
+            }
+            _ => steps.push(on_instance(step("close", json!(true), modem), instance)),
         }
     }
     let mut last_us = 0u64;
     for event in events {
         let modem = event.modem;
         let at = event.at_us;
-        match &event.body {
+        let (instance, body) = port_event(&event.body);
+        let first = steps.len();
+        match body {
             EventBody::DteIn(bytes) => {
                 let (field, value) = bytes_field(bytes);
                 let key = if field == "data" { "send" } else { "send_hex" };
@@ -260,8 +276,10 @@ pub fn scenario_steps(events: &[WorldEvent], modems: usize) -> Vec<Value> {
                 last_us = at;
             }
             EventBody::Port { opened } => {
-                if *opened && modem < modems && skip_first_open[modem] {
-                    skip_first_open[modem] = false;
+                if *opened
+                    && let Some(i) = skip_first_open.iter().position(|&p| p == (modem, instance))
+                {
+                    skip_first_open.remove(i);
                     continue;
                 }
                 let key = if *opened { "open" } else { "close" };
@@ -290,10 +308,37 @@ pub fn scenario_steps(events: &[WorldEvent], modems: usize) -> Vec<Value> {
                 last_us = at;
             }
             // What the network does follows from the steps.
-            EventBody::Core { .. } | EventBody::SmsIn(_) | EventBody::SmsSent(_) => {}
+            EventBody::Core { .. }
+            | EventBody::SmsIn(_)
+            | EventBody::SmsSent(_)
+            | EventBody::Instance(..) => {}
+        }
+        if instance != 1 {
+            for added in &mut steps[first..] {
+                *added = on_instance(added.take(), instance);
+            }
         }
     }
     steps
+}
+
+/// The AT instance an event happened on and the event itself.
+fn port_event(body: &EventBody) -> (u8, &EventBody) {
+    match body {
+        EventBody::Instance(instance, inner) => (*instance, &**inner),
+        body => (1, body),
+    }
+}
+
+/// A step for instance `instance`'s port (`"instance": n`); `at_ms` steps stay as they are.
+fn on_instance(mut step: Value, instance: u8) -> Value {
+    if instance != 1
+        && let Value::Object(fields) = &mut step
+        && !fields.contains_key("at_ms")
+    {
+        fields.insert("instance".into(), json!(instance));
+    }
+    step
 }
 
 /// The scenario file: description, world and one step per line.

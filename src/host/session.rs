@@ -15,13 +15,36 @@ use super::pty::{self, PortActivity, VirtualPort};
 use super::sockets::SocketHost;
 use super::{save_nvm, trace, world};
 use crate::control::{Request, Verb};
-use crate::modem::{Input, Instant, Modem, Output};
+use crate::modem::{Input, Instant, Modem, Output, PortEvent};
 use crate::network::sms::Incoming;
 
 /// A control request for one modem, with where its one response line goes.
 pub(crate) struct ControlMsg {
     pub verb: Verb,
     pub reply: oneshot::Sender<String>,
+}
+
+/// The own PTY of AT instance 2 or 3 and the clients holding it open.
+pub(crate) struct InstancePty {
+    pub instance: u8,
+    pub port: VirtualPort,
+    pub clients: u32,
+    /// Bytes arrived before inotify reported the open that must have preceded them.
+    pub open_implied: bool,
+    /// Whether the core was last told a client is attached.
+    pub told_attached: bool,
+}
+
+impl InstancePty {
+    pub(crate) fn new(instance: u8, _link: PathBuf, port: VirtualPort) -> InstancePty {
+        InstancePty {
+            instance,
+            port,
+            clients: 0,
+            open_implied: false,
+            told_attached: false,
+        }
+    }
 }
 
 /// Everything one modem's task owns.
@@ -33,6 +56,8 @@ pub(crate) struct Session {
     /// The world's clock: modem time zero.
     pub clock: tokio::time::Instant,
     pub port: Option<VirtualPort>,
+    /// The ports of AT instances 2 and 3 (at most two).
+    pub instance_ports: Vec<InstancePty>,
     /// Clients holding the PTY slave open, as inotify counted them.
     pub pty_clients: u32,
     /// Bytes arrived before inotify reported the open that must have preceded them.
@@ -62,6 +87,9 @@ pub(crate) struct Session {
 enum Wake {
     Pty(io::Result<usize>),
     PtyActivity(io::Result<Vec<PortActivity>>),
+    /// A read from / opens and closes on `instance_ports[slot]`.
+    InstancePty(usize, io::Result<usize>),
+    InstanceActivity(usize, io::Result<Vec<PortActivity>>),
     TcpAccept(io::Result<(TcpStream, SocketAddr)>),
     TcpRead(io::Result<usize>),
     UnixAccept(io::Result<(UnixStream, tokio::net::unix::SocketAddr)>),
@@ -81,6 +109,46 @@ async fn read_pty_or_wait(
     match master {
         Some(master) => master.read(buf).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The master and the open/close watcher of an instance port, if there is one.
+fn instance_parts(
+    port: Option<&mut InstancePty>,
+) -> (
+    Option<&mut pty::PtyMaster>,
+    Option<&mut tokio::io::unix::AsyncFd<inotify::Inotify>>,
+) {
+    match port {
+        Some(port) => (Some(&mut port.port.master), port.port.watcher.as_mut()),
+        None => (None, None),
+    }
+}
+
+async fn activity_or_wait(
+    watcher: Option<&mut tokio::io::unix::AsyncFd<inotify::Inotify>>,
+) -> io::Result<Vec<PortActivity>> {
+    match watcher {
+        Some(watcher) => pty::read_activity(watcher).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Counts the clients holding a PTY open as inotify reports opens and closes; an open that
+/// bytes already implied is not counted twice.
+fn count_clients(clients: &mut u32, open_implied: &mut bool, event: PortActivity) {
+    match event {
+        PortActivity::Opened => {
+            if *open_implied {
+                *open_implied = false;
+            } else {
+                *clients += 1;
+            }
+        }
+        PortActivity::Closed => {
+            *open_implied = false;
+            *clients = clients.saturating_sub(1);
+        }
     }
 }
 
@@ -128,6 +196,7 @@ impl Session {
         let mut pty_buf = vec![0u8; 65536];
         let mut tcp_buf = vec![0u8; 65536];
         let mut unix_buf = vec![0u8; 65536];
+        let mut instance_bufs = [vec![0u8; 65536], vec![0u8; 65536]];
         let mut control_open = true;
         let mut sms_open = true;
         self.carry_out_outputs().await;
@@ -153,6 +222,12 @@ impl Session {
                     None => (None, None),
                 };
                 let master = master.filter(|_| reading_client);
+                let mut extra = self.instance_ports.iter_mut();
+                let (extra_master_a, extra_watcher_a) = instance_parts(extra.next());
+                let (extra_master_b, extra_watcher_b) = instance_parts(extra.next());
+                let extra_master_a = extra_master_a.filter(|_| reading_client);
+                let extra_master_b = extra_master_b.filter(|_| reading_client);
+                let [buf_a, buf_b] = &mut instance_bufs;
                 let tcp_client = self.tcp_client.as_mut().filter(|_| reading_client);
                 let unix_client = self.unix_client.as_mut().filter(|_| reading_client);
                 let activity = async {
@@ -198,6 +273,10 @@ impl Session {
                     _ = &mut stop => Wake::Stop,
                     a = activity => Wake::PtyActivity(a),
                     r = read_pty_or_wait(master, &mut pty_buf) => Wake::Pty(r),
+                    a = activity_or_wait(extra_watcher_a) => Wake::InstanceActivity(0, a),
+                    a = activity_or_wait(extra_watcher_b) => Wake::InstanceActivity(1, a),
+                    r = read_pty_or_wait(extra_master_a, buf_a) => Wake::InstancePty(0, r),
+                    r = read_pty_or_wait(extra_master_b, buf_b) => Wake::InstancePty(1, r),
                     r = read_or_wait(tcp_client, &mut tcp_buf) => Wake::TcpRead(r),
                     r = read_or_wait(unix_client, &mut unix_buf) => Wake::UnixRead(r),
                     c = tcp_accept => Wake::TcpAccept(c),
@@ -247,6 +326,52 @@ impl Session {
                     tracing::warn!("cannot watch the PTY for opens and closes: {e}");
                     if let Some(port) = self.port.as_mut() {
                         port.stop_watching();
+                    }
+                }
+                Wake::InstancePty(slot, Ok(n)) if n > 0 => {
+                    let bytes = instance_bufs[slot][..n].to_vec();
+                    self.instance_input(slot, bytes);
+                }
+                Wake::InstancePty(slot, result) => {
+                    tracing::error!(
+                        "PTY master read failed: {result:?}; closing the instance port"
+                    );
+                    if let Some(port) = self.instance_ports.get_mut(slot) {
+                        port.clients = 0;
+                        port.port.stop_watching();
+                    }
+                    self.sync_instance_attached(slot);
+                    if slot < self.instance_ports.len() {
+                        self.instance_ports.remove(slot);
+                    }
+                }
+                Wake::InstanceActivity(slot, Ok(mut events)) => {
+                    if events.contains(&PortActivity::Closed)
+                        && let Some(watcher) = self
+                            .instance_ports
+                            .get_mut(slot)
+                            .and_then(|p| p.port.watcher.as_mut())
+                    {
+                        events.extend(pty::pending_activity(watcher));
+                    }
+                    for (i, event) in events.iter().enumerate() {
+                        let reopened = events[i..].contains(&PortActivity::Opened);
+                        if *event == PortActivity::Closed && !reopened {
+                            self.take_instance_input_written_before_close(slot);
+                        }
+                        if let Some(port) = self.instance_ports.get_mut(slot) {
+                            count_clients(&mut port.clients, &mut port.open_implied, *event);
+                            if port.clients == 0 {
+                                port.port.discard_unread_output();
+                            }
+                        }
+                        self.sync_instance_attached(slot);
+                    }
+                }
+                Wake::InstanceActivity(slot, Err(e)) => {
+                    tracing::warn!("cannot watch an instance PTY for opens and closes: {e}");
+                    if let Some(port) = self.instance_ports.get_mut(slot) {
+                        port.port.stop_watching();
                     }
                 }
                 Wake::TcpAccept(Ok((stream, peer))) => {
@@ -348,23 +473,85 @@ impl Session {
     }
 
     fn pty_event(&mut self, event: PortActivity) {
-        match event {
-            PortActivity::Opened => {
-                if self.pty_open_implied {
-                    self.pty_open_implied = false;
-                } else {
-                    self.pty_clients += 1;
-                }
+        count_clients(&mut self.pty_clients, &mut self.pty_open_implied, event);
+        if self.pty_clients == 0
+            && let Some(port) = &self.port
+        {
+            port.discard_unread_output();
+        }
+    }
+
+    /// Bytes from the client of instance port `slot`.
+    fn instance_input(&mut self, slot: usize, bytes: Vec<u8>) {
+        let Some(port) = self.instance_ports.get_mut(slot) else {
+            return;
+        };
+        let instance = port.instance;
+        if port.clients == 0 {
+            port.clients = 1;
+            port.open_implied = true;
+            self.sync_instance_attached(slot);
+        }
+        let now = self.now();
+        if self.observed() {
+            self.publish(
+                now,
+                EventBody::on_instance(instance, EventBody::DteIn(Arc::from(&bytes[..]))),
+            );
+        }
+        self.feed(now, Input::Instance(instance, PortEvent::Bytes(bytes)));
+    }
+
+    /// Feeds what a client of instance port `slot` wrote before a close reported first.
+    fn take_instance_input_written_before_close(&mut self, slot: usize) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let read = match self.instance_ports.get(slot) {
+                Some(port) if port.clients > 0 => port.port.master.try_read(&mut buf),
+                _ => return,
+            };
+            match read {
+                Ok(n) if n > 0 => self.instance_input(slot, buf[..n].to_vec()),
+                _ => return,
             }
-            PortActivity::Closed => {
-                self.pty_open_implied = false;
-                self.pty_clients = self.pty_clients.saturating_sub(1);
-                if self.pty_clients == 0
-                    && let Some(port) = &self.port
-                {
-                    port.discard_unread_output();
-                }
-            }
+        }
+    }
+
+    /// Tells the core when instance port `slot` gained its first client or lost its last.
+    fn sync_instance_attached(&mut self, slot: usize) {
+        let Some(port) = self.instance_ports.get_mut(slot) else {
+            return;
+        };
+        let attached = port.clients > 0;
+        if attached == port.told_attached {
+            return;
+        }
+        port.told_attached = attached;
+        let instance = port.instance;
+        let now = self.now();
+        if self.observed() {
+            self.publish(
+                now,
+                EventBody::on_instance(instance, EventBody::Port { opened: attached }),
+            );
+        }
+        let event = if attached {
+            PortEvent::Opened
+        } else {
+            PortEvent::Closed
+        };
+        self.feed(now, Input::Instance(instance, event));
+    }
+
+    /// Bytes for the client of AT instance `instance`'s own port, if one is there.
+    async fn write_instance(&mut self, instance: u8, bytes: &[u8]) {
+        if let Some(port) = self
+            .instance_ports
+            .iter()
+            .find(|p| p.instance == instance && p.clients > 0)
+            && let Err(e) = port.port.master.write_all(bytes).await
+        {
+            tracing::error!("PTY write failed on instance {instance}: {e}");
         }
     }
 
@@ -416,7 +603,18 @@ impl Session {
                         }
                         self.write_dte(&bytes).await;
                     }
-                    Output::InstanceDte(_, _) => {}
+                    Output::InstanceDte(instance, bytes) => {
+                        if observed {
+                            self.publish(
+                                at,
+                                EventBody::on_instance(
+                                    instance,
+                                    EventBody::DteOut(Arc::from(&bytes[..])),
+                                ),
+                            );
+                        }
+                        self.write_instance(instance, &bytes).await;
+                    }
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
                     Output::SubmitSms(submission) => {

@@ -16,7 +16,15 @@ pub fn enabled() -> bool {
 /// `   12.345 ms  sim900#0 → AT+CSQ\r`: modem time in ms, the modem, and what happened.
 pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
     let mut line = format!("{:>5}.{:03} ms  {who} ", at_us / 1000, at_us % 1000);
+    let body = match body {
+        EventBody::Instance(instance, body) => {
+            line.push_str(&format!("[{instance}] "));
+            &**body
+        }
+        body => body,
+    };
     match body {
+        EventBody::Instance(..) => {}
         EventBody::DteIn(bytes) => {
             line.push_str("→ ");
             escape_into(bytes, &mut line);

@@ -16,7 +16,7 @@ use super::events::EventBody;
 use super::events::{BUS_CAPACITY, WorldEvent};
 use super::pty::{self, VirtualPort};
 use super::record::{self, Recorder};
-use super::session::{ControlMsg, Session};
+use super::session::{ControlMsg, InstancePty, Session};
 use super::sockets::SocketHost;
 use super::trace;
 use super::{StartError, load_nvm, nvm_path};
@@ -44,9 +44,20 @@ pub struct ModemInfo {
     /// The bound address (useful with port 0).
     pub tcp: Option<SocketAddr>,
     pub unix: Option<PathBuf>,
+    /// The own ports of AT instances 2 and 3.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instance_links: Vec<InstanceLink>,
     /// What the module calls itself (`SIMCOM_SIM900`), for the banner.
     #[serde(skip)]
     pub product: &'static str,
+}
+
+/// Where one more AT instance is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceLink {
+    pub instance: u8,
+    pub link: PathBuf,
+    pub pts: PathBuf,
 }
 
 struct ModemEntry {
@@ -334,6 +345,15 @@ impl RunningWorld {
                     link.display()
                 ));
             }
+            for extra in &m.instance_links {
+                lines.push(format!(
+                    "simodem: {} AT instance {} on {} (link {})",
+                    m.product,
+                    extra.instance,
+                    extra.pts.display(),
+                    extra.link.display()
+                ));
+            }
             if let Some(addr) = m.tcp {
                 lines.push(format!("simodem: {} AT channel on tcp {addr}", m.product));
             }
@@ -398,6 +418,8 @@ impl Drop for RunningWorld {
 struct Prepared {
     resolved: ResolvedModem,
     port: Option<VirtualPort>,
+    /// The own PTYs of AT instances 2 and 3, with their links.
+    instance_ports: Vec<(u8, PathBuf, VirtualPort)>,
     tcp_listener: Option<TcpListener>,
     unix_listener: Option<UnixListener>,
     nvm_file: Option<PathBuf>,
@@ -407,6 +429,9 @@ impl Prepared {
     /// Undoes the files a modem that will never run created.
     fn remove_files(&self) {
         if let (Some(link), Some(port)) = (&self.resolved.ports.pty_link, &self.port) {
+            pty::remove_link(link, &port.slave_path);
+        }
+        for (_, link, port) in &self.instance_ports {
             pty::remove_link(link, &port.slave_path);
         }
         if let (Some(path), Some(_)) = (&self.resolved.ports.unix, &self.unix_listener) {
@@ -427,6 +452,7 @@ async fn prepare(mut resolved: ResolvedModem) -> Result<Prepared, StartError> {
     };
     let mut prepared = Prepared {
         port: None,
+        instance_ports: Vec::new(),
         tcp_listener: None,
         unix_listener: None,
         nvm_file,
@@ -438,6 +464,12 @@ async fn prepare(mut resolved: ResolvedModem) -> Result<Prepared, StartError> {
             let port = VirtualPort::open().map_err(StartError::Pty)?;
             pty::create_link(link, &port.slave_path).map_err(StartError::Link)?;
             prepared.port = Some(port);
+            for instance in 2..=prepared.resolved.config.instances {
+                let port = VirtualPort::open().map_err(StartError::Pty)?;
+                let link = crate::network::instance_link(link, instance);
+                pty::create_link(&link, &port.slave_path).map_err(StartError::Link)?;
+                prepared.instance_ports.push((instance, link, port));
+            }
         }
         if let Some(addr) = ports.tcp {
             let listener = TcpListener::bind(addr)
@@ -531,6 +563,7 @@ pub async fn start_world_with(
         let Prepared {
             mut resolved,
             port,
+            instance_ports,
             tcp_listener,
             unix_listener,
             nvm_file,
@@ -546,6 +579,14 @@ pub async fn start_world_with(
             pts: port.as_ref().map(|p| p.slave_path.clone()),
             tcp: tcp_listener.as_ref().and_then(|l| l.local_addr().ok()),
             unix: resolved.ports.unix.clone(),
+            instance_links: instance_ports
+                .iter()
+                .map(|(instance, link, port)| InstanceLink {
+                    instance: *instance,
+                    link: link.clone(),
+                    pts: port.slave_path.clone(),
+                })
+                .collect(),
             product: profile.model,
         };
         let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
@@ -561,6 +602,10 @@ pub async fn start_world_with(
             who: format!("{}#{index}", profile.id),
             clock,
             port,
+            instance_ports: instance_ports
+                .into_iter()
+                .map(|(instance, link, port)| InstancePty::new(instance, link, port))
+                .collect(),
             pty_clients: 0,
             pty_open_implied: false,
             tcp_listener,
@@ -580,9 +625,17 @@ pub async fn start_world_with(
         let (stop_tx, stop_rx) = oneshot::channel();
         let cleanup_link = info.link.clone().zip(info.pts.clone());
         let cleanup_unix = info.unix.clone();
+        let cleanup_instances: Vec<(PathBuf, PathBuf)> = info
+            .instance_links
+            .iter()
+            .map(|l| (l.link.clone(), l.pts.clone()))
+            .collect();
         let task = tokio::spawn(async move {
             session.run(stop_rx).await;
             if let Some((link, target)) = cleanup_link {
+                pty::remove_link(&link, &target);
+            }
+            for (link, target) in cleanup_instances {
                 pty::remove_link(&link, &target);
             }
             if let Some(path) = cleanup_unix {

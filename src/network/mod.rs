@@ -128,6 +128,16 @@ pub struct ModemSpec {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub cnmi_ds2: bool,
+    /// AT parser instances (Telit: 1-3, default 3; instances 2 and 3 get `<link>-2`, `<link>-3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u8>,
+}
+
+/// Where AT instance `instance` (2, 3) of the modem at `link` is served: `<link>-<instance>`.
+pub fn instance_link(link: &std::path::Path, instance: u8) -> PathBuf {
+    let mut text = link.as_os_str().to_owned();
+    text.push(format!("-{instance}"));
+    PathBuf::from(text)
 }
 
 /// One modem ready to build: its core configuration and where it is served.
@@ -264,6 +274,22 @@ impl ModemSpec {
         config.puk = parse_pin(self.puk.as_deref().unwrap_or(DEFAULT_PUK))?;
         config.sim_inserted = !self.no_sim;
         config.cnmi_ds2 = self.cnmi_ds2;
+        config.instances = match self.instances {
+            Some(n) if (1..=profile.at_instances).contains(&n) => n,
+            Some(n) => {
+                return Err(format!(
+                    "instances {n}: the {} has {} AT instance{}",
+                    profile.id,
+                    if profile.at_instances == 1 {
+                        "one"
+                    } else {
+                        "1 to 3"
+                    },
+                    if profile.at_instances == 1 { "" } else { "s" }
+                ));
+            }
+            None => profile.at_instances,
+        };
         config.sms_ack_ms = world.sms_ack_ms.unwrap_or(profile.sms.submit_ms);
         let operator = self
             .operator

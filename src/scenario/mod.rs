@@ -38,6 +38,9 @@ pub struct Step {
     pub line: usize,
     /// Which modem (index, number or link); `None`: modem 0.
     pub modem: Option<String>,
+    /// Which of the modem's AT instance ports the client step uses (`"instance": 2`); 1 is
+    /// the modem's own port.
+    pub instance: u8,
     /// The peer the step is about (`listen`/`accept`/`connect` name it; byte steps, `close`,
     /// `reset` and `expect_closed` carry it as `"peer"`); `None`: the modem's client.
     pub peer: Option<String>,
@@ -248,6 +251,14 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(_) => return Err("\"modem\" is an index, a number or a link path".into()),
     };
+    let instance = match fields.0.remove("instance") {
+        None => 1,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(i @ 1..=3) => i as u8,
+            _ => return Err("\"instance\" is an AT instance, 1 to 3".into()),
+        },
+        Some(_) => return Err("\"instance\" is an AT instance, 1 to 3".into()),
+    };
     let peer = match fields.0.remove("peer") {
         None => None,
         Some(Value::String(name)) if !name.is_empty() => Some(name),
@@ -264,6 +275,9 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         }
         many => return Err(format!("one action per step, got {}", many.join(", "))),
     };
+    if instance != 1 && (peer.is_some() || matches!(kind, "sms_in" | "expect_sms_out")) {
+        return Err(format!("{kind} does not go with \"instance\""));
+    }
     match (kind, &peer) {
         ("wait_ms" | "at_ms" | "open" | "ctl" | "sms_in" | "expect_sms_out", Some(_)) => {
             return Err(format!("{kind} does not go with \"peer\""));
@@ -417,11 +431,15 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
                 return Err("expect_state goes with ctl \"state\"".into());
             }
             let modem = request.modem.clone().or(modem.clone());
+            if instance != 1 {
+                return Err("ctl acts on a modem, not on one of its instances".into());
+            }
             return finish(
                 fields,
                 Step {
                     line,
                     modem,
+                    instance,
                     peer: None,
                     action: Action::Ctl {
                         request,
@@ -436,6 +454,7 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
         Step {
             line,
             modem,
+            instance,
             peer,
             action,
         },

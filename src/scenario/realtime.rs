@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::Scenario;
 use super::real_net::RealPeers;
-use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
+use super::run::{Driver, Happening, Outcome, PortRef, What, failed_to_start, run_steps};
 use crate::control::Request;
 use crate::modem::{Instant, Transport};
 use crate::network::ResolvedModem;
@@ -51,12 +51,20 @@ const REALTIME_SLACK_US: u64 = 100_000;
 
 static NEXT_RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// One PTY of the world as the scenario's client holds it.
+struct LivePort {
+    port: PortRef,
+    link: PathBuf,
+    client: Option<OwnedFd>,
+    /// Output not yet consumed by an expectation.
+    pending: Vec<u8>,
+}
+
 /// A world running on its own thread, driven through its PTYs and control socket.
 struct LiveWorld {
     resolved: Vec<ResolvedModem>,
-    links: Vec<PathBuf>,
-    clients: Vec<Option<OwnedFd>>,
-    pending: Vec<Vec<u8>>,
+    /// Every client port of the world: each modem's, then its instance ports.
+    ports: Vec<LivePort>,
     control: BufReader<UnixStream>,
     started: std::time::Instant,
     happenings: Vec<Happening>,
@@ -71,14 +79,28 @@ impl LiveWorld {
         dir: &Path,
         sms_delay_ms: u64,
     ) -> Result<LiveWorld, String> {
-        let mut links = Vec::new();
+        let mut ports = Vec::new();
         for (index, modem) in resolved.iter_mut().enumerate() {
             let link = dir.join(format!("tty{index}"));
             modem.ports.pty_link = Some(link.clone());
             modem.ports.tcp = None;
             modem.ports.unix = None;
             modem.state_dir = None;
-            links.push(link);
+            for instance in 1..=modem.config.instances {
+                let link = match instance {
+                    1 => link.clone(),
+                    n => crate::network::instance_link(&link, n),
+                };
+                ports.push(LivePort {
+                    port: PortRef {
+                        modem: index,
+                        instance,
+                    },
+                    link,
+                    client: None,
+                    pending: Vec::new(),
+                });
+            }
         }
         let control_path = dir.join("ctl");
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -122,10 +144,8 @@ impl LiveWorld {
         let control = UnixStream::connect(&control_path)
             .map_err(|e| format!("cannot reach the control socket: {e}"))?;
         let mut live = LiveWorld {
-            clients: links.iter().map(|_| None).collect(),
-            pending: links.iter().map(|_| Vec::new()).collect(),
             resolved,
-            links,
+            ports,
             control: BufReader::new(control),
             started,
             happenings: Vec::new(),
@@ -133,8 +153,9 @@ impl LiveWorld {
             stop: Some(stop_tx),
             thread: Some(thread),
         };
-        for index in 0..live.links.len() {
-            live.set_port(index, true)?;
+        let all: Vec<PortRef> = live.ports.iter().map(|p| p.port).collect();
+        for port in all {
+            live.set_port(port, true)?;
         }
         Ok(live)
     }
@@ -143,7 +164,7 @@ impl LiveWorld {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.clients.iter_mut().for_each(|c| *c = None);
+        self.ports.iter_mut().for_each(|p| p.client = None);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -169,13 +190,26 @@ impl LiveWorld {
         }
     }
 
+    /// Where `port` is in `ports`.
+    fn slot(&self, port: PortRef) -> Result<usize, String> {
+        self.ports
+            .iter()
+            .position(|p| p.port == port)
+            .ok_or_else(|| {
+                format!(
+                    "modem {} has no AT instance {} here",
+                    port.modem, port.instance
+                )
+            })
+    }
+
     /// Reads whatever the modems have written and the peers received, waiting at most `wait`.
     fn read_available(&mut self, wait: Duration) -> bool {
         let mut fds: Vec<libc::pollfd> = self
-            .clients
+            .ports
             .iter()
-            .map(|c| libc::pollfd {
-                fd: c.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+            .map(|p| libc::pollfd {
+                fd: p.client.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
                 events: libc::POLLIN,
                 revents: 0,
             })
@@ -194,7 +228,7 @@ impl LiveWorld {
         }
         let now = self.now();
         let mut heard = false;
-        let peer_fds = fds.split_off(self.clients.len());
+        let peer_fds = fds.split_off(self.ports.len());
         for ((_, target), pollfd) in peer_targets.iter().zip(&peer_fds) {
             if pollfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
                 heard |= self.peers.on_ready(now, target);
@@ -210,11 +244,16 @@ impl LiveWorld {
             let n = unsafe { libc::read(pollfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
             if n > 0 {
                 let bytes = buf[..n as usize].to_vec();
-                self.pending[index].extend_from_slice(&bytes);
+                let live = &mut self.ports[index];
+                live.pending.extend_from_slice(&bytes);
+                let what = match live.port.instance {
+                    1 => What::Received(bytes),
+                    n => What::InstanceReceived(n, bytes),
+                };
                 self.happenings.push(Happening {
                     at: now,
-                    modem: index,
-                    what: What::Received(bytes),
+                    modem: live.port.modem,
+                    what,
                 });
                 heard = true;
             }
@@ -263,14 +302,19 @@ impl Driver for LiveWorld {
         &self.resolved
     }
 
-    fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String> {
-        let Some(fd) = self.clients[modem].as_ref().map(|fd| fd.as_raw_fd()) else {
+    fn send(&mut self, port: PortRef, bytes: &[u8]) -> Result<(), String> {
+        let slot = self.slot(port)?;
+        let Some(fd) = self.ports[slot].client.as_ref().map(|fd| fd.as_raw_fd()) else {
             return Err("the port is closed: open it first".into());
+        };
+        let what = match port.instance {
+            1 => What::Sent(bytes.to_vec()),
+            n => What::InstanceSent(n, bytes.to_vec()),
         };
         self.happenings.push(Happening {
             at: self.now(),
-            modem,
-            what: What::Sent(bytes.to_vec()),
+            modem: port.modem,
+            what,
         });
         let mut written = 0;
         while written < bytes.len() {
@@ -290,13 +334,15 @@ impl Driver for LiveWorld {
         Ok(())
     }
 
-    fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String> {
+    fn set_port(&mut self, port: PortRef, open: bool) -> Result<(), String> {
+        let slot = self.slot(port)?;
+        let live = &mut self.ports[slot];
         if open {
-            if self.clients[modem].is_none() {
-                self.clients[modem] = Some(open_raw(&self.links[modem])?);
+            if live.client.is_none() {
+                live.client = Some(open_raw(&live.link)?);
             }
         } else {
-            self.clients[modem] = None;
+            live.client = None;
         }
         // Let the host see the open/close before the next step acts.
         std::thread::sleep(Duration::from_millis(20));
@@ -320,8 +366,10 @@ impl Driver for LiveWorld {
         Ok(answer["state"].take())
     }
 
-    fn pending(&mut self, modem: usize) -> &mut Vec<u8> {
-        &mut self.pending[modem]
+    fn pending(&mut self, port: PortRef) -> &mut Vec<u8> {
+        // An unknown port has nothing pending; its send or open step already failed.
+        let slot = self.slot(port).unwrap_or(0);
+        &mut self.ports[slot].pending
     }
 
     fn pass_time(&mut self, until: Instant, until_output: bool) {

@@ -82,6 +82,12 @@ pub fn describe(scenario: &Scenario, outcome: &Outcome, wall_ms: f64) -> String 
         let line = match &happening.what {
             What::Sent(bytes) => format!("→ \"{}\"", escape_bytes(bytes)),
             What::Received(bytes) => format!("← \"{}\"", escape_bytes(bytes)),
+            What::InstanceSent(instance, bytes) => {
+                format!("→[{instance}] \"{}\"", escape_bytes(bytes))
+            }
+            What::InstanceReceived(instance, bytes) => {
+                format!("←[{instance}] \"{}\"", escape_bytes(bytes))
+            }
             What::Why(reason) => format!("why {reason}"),
             What::Step(step) => format!("step {step}"),
             What::PeerSent { peer, bytes } => format!("{peer} ⇒ \"{}\"", escape_bytes(bytes)),

@@ -27,6 +27,10 @@ pub enum What {
     Sent(Vec<u8>),
     /// Modem → client.
     Received(Vec<u8>),
+    /// Client → modem on the own port of AT instance 2 or 3.
+    InstanceSent(u8, Vec<u8>),
+    /// Modem → client on the own port of AT instance 2 or 3.
+    InstanceReceived(u8, Vec<u8>),
     /// The modem's reason for something.
     Why(String),
     /// A step of the scenario that is not bytes (ctl, open, close).
@@ -83,6 +87,14 @@ pub fn ms(ms: f64) -> u64 {
     (ms * 1000.0).round() as u64
 }
 
+/// One client port: a modem and its AT instance (1: the modem's own port; 2, 3: the Telit's
+/// instance ports `<link>-2`, `<link>-3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRef {
+    pub modem: usize,
+    pub instance: u8,
+}
+
 /// What the step runner needs from whatever hosts the modems.
 pub trait Driver {
     /// Modem time now.
@@ -90,9 +102,9 @@ pub trait Driver {
     /// The world's modems, for addressing steps.
     fn modems(&self) -> &[ResolvedModem];
     /// The client writes bytes.
-    fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String>;
+    fn send(&mut self, port: PortRef, bytes: &[u8]) -> Result<(), String>;
     /// The client opens or closes the port.
-    fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String>;
+    fn set_port(&mut self, port: PortRef, open: bool) -> Result<(), String>;
     /// A control verb that acts on the modem (`Verb::Act`, `Verb::SmsDeliver`).
     fn act(&mut self, modem: usize, request: &super::Request) -> Result<(), String>;
     /// Every SMS the modems sent outside the world so far, oldest first.
@@ -100,7 +112,7 @@ pub trait Driver {
     /// The modem's state as `ctl state` shows it.
     fn state(&mut self, modem: usize) -> Result<Value, String>;
     /// Output not yet consumed by an expectation.
-    fn pending(&mut self, modem: usize) -> &mut Vec<u8>;
+    fn pending(&mut self, port: PortRef) -> &mut Vec<u8>;
     /// Lets time pass until `until`; with `until_output`, returns as soon as new output came.
     fn pass_time(&mut self, until: Instant, until_output: bool);
     /// Records a non-byte step in the transcript.
@@ -147,14 +159,14 @@ pub trait Driver {
 /// `chat` writes a byte, then reads what came back).
 struct Typist<'a> {
     driver: &'a mut dyn Driver,
-    queue: VecDeque<(Instant, usize, u8)>,
+    queue: VecDeque<(Instant, PortRef, u8)>,
     /// How many SMS sent outside `expect_sms_out` steps have consumed.
     sms_seen: usize,
 }
 
 impl Typist<'_> {
     /// Types the first byte now and the others `pace_ms` apart, after anything still queued.
-    fn type_paced(&mut self, modem: usize, bytes: &[u8], pace_ms: f64) -> Result<(), String> {
+    fn type_paced(&mut self, modem: PortRef, bytes: &[u8], pace_ms: f64) -> Result<(), String> {
         let mut at = self.driver.now();
         if let Some((last, _, _)) = self.queue.back() {
             at = Instant(last.0 + ms(pace_ms));
@@ -279,14 +291,14 @@ fn fail(modem: usize, reason: String) -> Box<Failure> {
 /// Whose received bytes an expectation reads: a modem's output to its client, or a peer's.
 #[derive(Debug, Clone, Copy)]
 enum Source<'a> {
-    Modem(usize),
+    Modem(PortRef),
     Peer(&'a str),
 }
 
 impl Source<'_> {
     fn received(self, driver: &mut dyn Driver) -> Result<&mut Vec<u8>, String> {
         match self {
-            Source::Modem(index) => Ok(driver.pending(index)),
+            Source::Modem(port) => Ok(driver.pending(port)),
             Source::Peer(name) => driver.peer_pending(name),
         }
     }
@@ -378,7 +390,14 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
     let failed = |reason: String| fail(index, reason);
     let source = match &step.peer {
         Some(name) => Source::Peer(name),
-        None => Source::Modem(index),
+        None => Source::Modem(PortRef {
+            modem: index,
+            instance: step.instance,
+        }),
+    };
+    let port = PortRef {
+        modem: index,
+        instance: step.instance,
     };
     let deadline = |within_ms: f64| Instant(started.0 + ms(within_ms) + typist.driver.slack());
     match (&step.action, &step.peer) {
@@ -387,9 +406,9 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
         }
         (Action::Send { bytes, pace_ms }, None) => {
             if *pace_ms <= 0.0 && typist.queue.is_empty() {
-                typist.driver.send(index, bytes).map_err(failed)
+                typist.driver.send(port, bytes).map_err(failed)
             } else {
-                typist.type_paced(index, bytes, *pace_ms).map_err(failed)
+                typist.type_paced(port, bytes, *pace_ms).map_err(failed)
             }
         }
         (Action::Expect { bytes, within_ms }, _) => {
@@ -475,7 +494,7 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
                 "client closes the port"
             };
             typist.driver.note(index, text.into());
-            typist.driver.set_port(index, open).map_err(failed)
+            typist.driver.set_port(port, open).map_err(failed)
         }
         (Action::Listen { transport, port }, Some(peer)) => typist
             .driver

@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 use serde_json::Value;
 
 use super::Scenario;
-use super::run::{Driver, Happening, Outcome, What, failed_to_start, run_steps};
+use super::run::{Driver, Happening, Outcome, PortRef, What, failed_to_start, run_steps};
 use super::virtual_net::VirtualNet;
 use crate::control::{Request, Verb};
-use crate::modem::{EventKind, Input, Instant, Modem, Output, Transport};
+use crate::modem::{EventKind, Input, Instant, Modem, Output, PortEvent, Transport};
 use crate::network::ResolvedModem;
 use crate::network::sms::{DEFAULT_DELAY_MS, Routed, SentRecord, SmsCentre, Subscriber};
 
@@ -26,8 +26,8 @@ pub fn run_virtual(scenario: &Scenario) -> Outcome {
 
 struct Slot {
     modem: Modem,
-    /// Output not yet consumed by an expectation.
-    pending: Vec<u8>,
+    /// Output not yet consumed by an expectation: the modem's port, then instances 2 and 3.
+    pending: [Vec<u8>; 3],
 }
 
 /// Every modem of the scenario's world, on one virtual clock and one loopback network.
@@ -60,7 +60,7 @@ impl Bench {
             .iter()
             .map(|r| Slot {
                 modem: Modem::new(r.config.clone(), Instant(0)),
-                pending: Vec::new(),
+                pending: Default::default(),
             })
             .collect();
         let mut bench = Bench {
@@ -73,9 +73,12 @@ impl Bench {
             queue: VecDeque::new(),
             sms,
         };
-        // The client has the port open from the start.
+        // The client has every port open from the start.
         for index in 0..bench.slots.len() {
             bench.handle(index, Input::DteOpened);
+            for instance in 2..=bench.slots[index].modem.instances() {
+                bench.handle(index, Input::Instance(instance, PortEvent::Opened));
+            }
         }
         bench
     }
@@ -88,11 +91,18 @@ impl Bench {
 
     fn run_queue(&mut self) {
         while let Some((index, input)) = self.queue.pop_front() {
-            if let Input::Dte(bytes) = &input {
+            let sent = match &input {
+                Input::Dte(bytes) => Some(What::Sent(bytes.clone())),
+                Input::Instance(instance, PortEvent::Bytes(bytes)) => {
+                    Some(What::InstanceSent(*instance, bytes.clone()))
+                }
+                _ => None,
+            };
+            if let Some(what) = sent {
                 self.happenings.push(Happening {
                     at: self.now,
                     modem: index,
-                    what: What::Sent(bytes.clone()),
+                    what,
                 });
             }
             let now = self.now;
@@ -105,12 +115,19 @@ impl Bench {
         while let Some(output) = self.slots[index].modem.poll_output() {
             let what = match output {
                 Output::Dte(bytes) => {
-                    self.slots[index].pending.extend_from_slice(&bytes);
+                    self.slots[index].pending[0].extend_from_slice(&bytes);
                     self.heard = true;
                     What::Received(bytes)
                 }
                 Output::InstanceDte(instance, bytes) => {
-                    What::Step(format!("instance {instance} has no port here: {bytes:?}"))
+                    if let Some(pending) = self.slots[index]
+                        .pending
+                        .get_mut(usize::from(instance).saturating_sub(1))
+                    {
+                        pending.extend_from_slice(&bytes);
+                    }
+                    self.heard = true;
+                    What::InstanceReceived(instance, bytes)
                 }
                 Output::Event(event) => match event.kind {
                     EventKind::Why => What::Why(event.message),
@@ -141,6 +158,19 @@ impl Bench {
                 what,
             });
         }
+    }
+
+    /// Input on one of a modem's ports, if the modem has that AT instance.
+    fn port_input(&mut self, port: PortRef, input: Input) -> Result<(), String> {
+        let instances = self.slots[port.modem].modem.instances();
+        if port.instance > instances {
+            return Err(format!(
+                "modem {} has {instances} AT instance(s), no instance {}",
+                port.modem, port.instance
+            ));
+        }
+        self.handle(port.modem, input);
+        Ok(())
     }
 
     /// After a peer step: the network's transcript lines, then its inputs to the modems.
@@ -201,19 +231,22 @@ impl Driver for Bench {
         &self.resolved
     }
 
-    fn send(&mut self, modem: usize, bytes: &[u8]) -> Result<(), String> {
-        self.handle(modem, Input::Dte(bytes.to_vec()));
-        Ok(())
+    fn send(&mut self, port: PortRef, bytes: &[u8]) -> Result<(), String> {
+        let input = match port.instance {
+            1 => Input::Dte(bytes.to_vec()),
+            n => Input::Instance(n, PortEvent::Bytes(bytes.to_vec())),
+        };
+        self.port_input(port, input)
     }
 
-    fn set_port(&mut self, modem: usize, open: bool) -> Result<(), String> {
-        let input = if open {
-            Input::DteOpened
-        } else {
-            Input::DteClosed
+    fn set_port(&mut self, port: PortRef, open: bool) -> Result<(), String> {
+        let input = match (port.instance, open) {
+            (1, true) => Input::DteOpened,
+            (1, false) => Input::DteClosed,
+            (n, true) => Input::Instance(n, PortEvent::Opened),
+            (n, false) => Input::Instance(n, PortEvent::Closed),
         };
-        self.handle(modem, input);
-        Ok(())
+        self.port_input(port, input)
     }
 
     fn act(&mut self, modem: usize, request: &Request) -> Result<(), String> {
@@ -240,8 +273,9 @@ impl Driver for Bench {
         serde_json::to_value(self.slots[modem].modem.state()).map_err(|e| format!("state: {e}"))
     }
 
-    fn pending(&mut self, modem: usize) -> &mut Vec<u8> {
-        &mut self.slots[modem].pending
+    fn pending(&mut self, port: PortRef) -> &mut Vec<u8> {
+        let slot = usize::from(port.instance.clamp(1, 3)) - 1;
+        &mut self.slots[port.modem].pending[slot]
     }
 
     fn pass_time(&mut self, until: Instant, until_output: bool) {
