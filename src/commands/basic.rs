@@ -267,6 +267,10 @@ pub fn selint(modem: &mut Modem, command: &Command) -> CmdResult {
         }
         Form::Set(_) => {
             at_most(command, 1)?;
+            if modem.mux.is_some() {
+                modem.explain("#SELINT cannot change while CMUX runs");
+                return Err(CmdError::Plain);
+            }
             match required_int(command, 0, 0, 2)? {
                 2 => Ok(Done::Ok),
                 _ => {

@@ -4,6 +4,7 @@
 mod basic;
 mod call;
 mod identity;
+mod mux;
 mod network;
 mod simcom_ip;
 mod sms;
@@ -242,6 +243,7 @@ pub static TABLE: &[Entry] = &[
     entry!("+CMGS", Gsm27007, sms_store::cmgs, "send SMS"),
     entry!("+CMGW", Gsm27007, sms_store::cmgw, "write SMS to memory"),
     entry!("+CMSS", Gsm27007, sms_store::cmss, "send SMS from memory"),
+    entry!("+CMUX", Telit, mux::cmux, "start the CMUX multiplexer"),
     entry!("+CNMA", Gsm27007, sms::cnma, "acknowledge a direct SMS"),
     entry!("+CNMI", Gsm27007, sms::cnmi, "new SMS indications"),
     entry!("+CNUM", Gsm27007, identity::cnum, "own number"),

@@ -123,10 +123,12 @@ impl Modem {
     fn escape_rules(&self, link: DataLink) -> (u8, u64, bool) {
         let escape_char = u8::try_from(self.settings.s_register(2)).unwrap_or(b'+');
         let guard_ms = u64::from(self.settings.s_register(12)) * 20;
-        let enabled = match link {
-            DataLink::Socket(_) => self.ip.settings.ccfg.esc == 1,
-            DataLink::DialUp => true,
-        };
+        // Under CMUX the module does not look for `+++`: an MSC break escapes instead.
+        let enabled = self.mux.is_none()
+            && match link {
+                DataLink::Socket(_) => self.ip.settings.ccfg.esc == 1,
+                DataLink::DialUp => true,
+            };
         (escape_char, guard_ms, enabled)
     }
 

@@ -2,6 +2,7 @@
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
 mod call;
+pub(crate) mod mux;
 pub(crate) mod data_mode;
 pub(crate) mod ip;
 pub mod profile;
@@ -218,6 +219,8 @@ pub(crate) enum TimerKind {
     SmsSubmitted,
     /// A `+CMT`/`+CDS` went unacknowledged (`+CSMS=1`).
     CnmaTimeout,
+    /// `+CMUX` waits this long for the client to open DLCI 0.
+    MuxStart,
 }
 
 impl TimerKind {
@@ -302,6 +305,10 @@ pub struct Modem {
     current: u8,
     /// Every instance's own state while another runs (index = instance - 1).
     parked: Vec<InstancePort>,
+    /// The physical port speaks CMUX (after `+CMUX`).
+    pub(crate) mux: Option<mux::MuxPort>,
+    /// `+CMUX` succeeded: the port switches once its `OK` is out.
+    pub(crate) mux_requested: bool,
     pub(crate) powered: bool,
     /// With `+IPR=0` the modem says nothing until it has seen `AT`/`At`.
     pub(crate) baud_detected: bool,
@@ -351,6 +358,8 @@ impl Modem {
             timers: Vec::new(),
             current: 1,
             parked: Vec::new(),
+            mux: None,
+            mux_requested: false,
             powered: false,
             baud_detected: false,
             baud_saw_a: false,
@@ -505,8 +514,27 @@ impl Modem {
         self.timers.iter().map(|t| t.at).min()
     }
 
-    /// Something on instance `instance`'s own port.
+    /// Something on instance `instance`'s own port (instance 1's is the physical port).
     fn port_event(&mut self, instance: u8, event: PortEvent) {
+        if instance == 1 && self.mux.is_some() {
+            match event {
+                PortEvent::Bytes(bytes) => self.mux_receive(&bytes),
+                PortEvent::Opened => {}
+                PortEvent::Closed => {
+                    self.explain("the client closed the multiplexed port: CMUX ends");
+                    self.end_mux();
+                    self.switch_to(1);
+                    self.set_dte_open(false);
+                }
+            }
+            return;
+        }
+        if instance != 1 && self.carried_by_mux(instance) {
+            self.explain(format!(
+                "input on instance {instance}'s own port ignored: its CMUX channel has it"
+            ));
+            return;
+        }
         if !self.switch_to(instance) {
             self.explain(format!(
                 "input for AT instance {instance} ignored: the modem has {}",
@@ -514,6 +542,11 @@ impl Modem {
             ));
             return;
         }
+        self.feed_port(event);
+    }
+
+    /// Something on the running instance's port (or its CMUX channel).
+    fn feed_port(&mut self, event: PortEvent) {
         match event {
             PortEvent::Bytes(bytes) => {
                 if !self.dte_open {
@@ -546,16 +579,28 @@ impl Modem {
         self.outputs.push_back(output);
     }
 
-    /// Bytes the running instance wrote go to its port.
+    /// Bytes the running instance wrote go to its port, or in frames on its CMUX channel.
     fn flush(&mut self) {
-        if !self.dte_out.is_empty() {
-            let bytes = std::mem::take(&mut self.dte_out);
-            let output = match self.current {
-                1 => Output::Dte(bytes),
-                instance => Output::InstanceDte(instance, bytes),
-            };
-            self.outputs.push_back(output);
+        if self.dte_out.is_empty() {
+            return;
         }
+        let bytes = std::mem::take(&mut self.dte_out);
+        let output = match (&self.mux, self.current) {
+            (Some(mux), instance) if mux.engine.is_open(instance) => {
+                Output::Dte(mux.engine.send(instance, &bytes))
+            }
+            (Some(_), 1) => Output::Event(TraceEvent {
+                at: self.now,
+                kind: EventKind::Why,
+                message: format!(
+                    "{} bytes of instance 1 dropped: the port is multiplexed and DLCI 1 is closed",
+                    bytes.len()
+                ),
+            }),
+            (_, 1) => Output::Dte(bytes),
+            (_, instance) => Output::InstanceDte(instance, bytes),
+        };
+        self.outputs.push_back(output);
     }
 
     pub(crate) fn framing(&self) -> Framing {
@@ -714,6 +759,8 @@ impl Modem {
         self.timers.clear();
         self.urc_queue.clear();
         self.reset_parked_instances();
+        self.mux = None;
+        self.mux_requested = false;
         self.call = None;
         self.reset_data_state("power on");
         self.sms.power_cycled();
@@ -742,6 +789,7 @@ impl Modem {
 
     fn power_off(&mut self) {
         self.powered = false;
+        self.mux = None;
         self.timers.clear();
         self.urc_queue.clear();
         self.line.reset();
@@ -833,6 +881,7 @@ impl Modem {
             TimerKind::AutoSend => self.auto_send(),
             TimerKind::SmsSubmitted => self.sms_submitted(),
             TimerKind::CnmaTimeout => self.cnma_timed_out(),
+            TimerKind::MuxStart => self.mux_start_timed_out(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
@@ -974,6 +1023,14 @@ impl Modem {
             if self.reboot_requested {
                 self.reboot_requested = false;
                 self.power_on();
+                return;
+            }
+            if self.mux_requested {
+                self.mux_requested = false;
+                self.start_mux();
+                if at < bytes.len() {
+                    self.mux_receive(&bytes[at..]);
+                }
                 return;
             }
             if self.power_off_requested {

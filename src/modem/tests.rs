@@ -858,3 +858,4 @@ mod instances;
 mod ip;
 mod sms;
 mod stimuli;
+mod mux;
