@@ -4,6 +4,7 @@
 pub mod at;
 pub mod calendar;
 pub mod cli;
+pub mod cmux;
 pub mod commands;
 pub mod control;
 pub mod dte;
