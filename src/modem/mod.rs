@@ -2,9 +2,9 @@
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
 mod call;
-pub(crate) mod mux;
 pub(crate) mod data_mode;
 pub(crate) mod ip;
+pub(crate) mod mux;
 pub mod profile;
 pub mod settings;
 pub(crate) mod sms;

@@ -2,7 +2,7 @@
 //! to AT instances 1..3, MSC carries each channel's DTR and break; DLCI 0 closing ends it.
 
 use super::{EventKind, Modem, Output, PortEvent, TimerKind};
-use crate::cmux::{MuxEvent, Multiplexer, Signals};
+use crate::cmux::{Multiplexer, MuxEvent, Signals};
 use crate::dte::ResultCode;
 
 /// How long the module waits for the client's SABM on DLCI 0 after `+CMUX` [DOC CMUX guide].
@@ -107,7 +107,7 @@ impl Modem {
                     self.write_frames(frames);
                 }
                 self.on_instance(dlci, |m| {
-                    m.set_dte_open_from_mux(true);
+                    m.set_dte_open(true);
                 });
             }
             MuxEvent::Closed(dlci) => {

@@ -856,6 +856,6 @@ fn seeded_random_lines_never_break_the_modem() {
 
 mod instances;
 mod ip;
+mod mux;
 mod sms;
 mod stimuli;
-mod mux;

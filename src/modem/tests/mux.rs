@@ -47,7 +47,10 @@ fn each_dlci_is_an_at_instance_with_its_own_settings() {
     assert_eq!(data_on(&out, 1), b"AT\r\r\nOK\r\n", "DLCI 1 keeps E1");
     let out = frames.frames(&h.send(&client_uih(3, b"AT#SELINT?\r")));
     assert_eq!(kinds(&out), vec![(3, Kind::Uih)]);
-    assert_eq!(data_on(&out, 3), b"AT#SELINT?\r\r\n#SELINT: 2\r\n\r\nOK\r\n");
+    assert_eq!(
+        data_on(&out, 3),
+        b"AT#SELINT?\r\r\n#SELINT: 2\r\n\r\nOK\r\n"
+    );
 }
 
 #[test]
@@ -116,7 +119,10 @@ fn cmux_is_refused_off_instance_one_and_for_other_modes() {
     h.open_instance(2);
     assert_eq!(h.send_on(2, b"AT+CMUX=0\r"), b"AT+CMUX=0\r\r\nERROR\r\n");
     assert_eq!(h.send(b"AT+CMUX=1\r"), b"AT+CMUX=1\r\r\nERROR\r\n");
-    assert_eq!(h.send(b"AT+CMUX?\r"), b"AT+CMUX?\r\r\n+CMUX: 0,0\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.send(b"AT+CMUX?\r"),
+        b"AT+CMUX?\r\r\n+CMUX: 0,0\r\n\r\nOK\r\n"
+    );
     assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
 }
 
