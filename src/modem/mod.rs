@@ -442,7 +442,12 @@ impl Modem {
         self.flush();
         let index = usize::from(instance - 1);
         if self.parked.len() < usize::from(self.config.instances) {
-            let settings = self.settings.clone();
+            // The others start as power-on leaves an instance: the stored profile.
+            let settings = self
+                .nvm
+                .stored_profile
+                .clone()
+                .unwrap_or_else(|| Settings::factory(self.profile));
             let now = self.now;
             self.parked
                 .resize_with(usize::from(self.config.instances), || {

@@ -104,3 +104,15 @@ fn reboot_from_instance_two_resets_every_instance_and_keeps_clients() {
     assert_eq!(h.send_on(2, b"AT\r"), b"AT\r\r\nOK\r\n");
     assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
 }
+
+#[test]
+fn other_instances_start_from_the_stored_profile_not_from_instance_one() {
+    let mut h = Harness::telit();
+    assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
+    h.open_instance(2);
+    assert_eq!(
+        h.send_on(2, b"AT\r"),
+        b"AT\r\r\nOK\r\n",
+        "instance 2 echoes (E1)"
+    );
+}
