@@ -286,6 +286,16 @@ impl InstancePort {
     }
 }
 
+/// What `ctl state` reads of one instance's port.
+pub(crate) struct PortView<'a> {
+    pub settings: &'a Settings,
+    pub port_mode: &'a data_mode::PortMode,
+    pub data_link: bool,
+    pub dte_open: bool,
+    pub dtr: bool,
+    pub baud_detected: bool,
+}
+
 /// The emulated module.
 pub struct Modem {
     pub(crate) profile: &'static Profile,
@@ -429,6 +439,28 @@ impl Modem {
         }
     }
 
+    /// A read-only look at one instance's port state, wherever it is kept now.
+    pub(crate) fn port_view(&self, instance: u8) -> PortView<'_> {
+        match self.parked.get(usize::from(instance.max(1) - 1)) {
+            Some(parked) if instance != self.current => PortView {
+                settings: &parked.settings,
+                port_mode: &parked.port_mode,
+                data_link: parked.data_link.is_some(),
+                dte_open: parked.dte_open,
+                dtr: parked.dtr,
+                baud_detected: parked.baud_detected,
+            },
+            _ => PortView {
+                settings: &self.settings,
+                port_mode: &self.port_mode,
+                data_link: self.data_link.is_some(),
+                dte_open: self.dte_open,
+                dtr: self.dtr,
+                baud_detected: self.baud_detected,
+            },
+        }
+    }
+
     /// Makes `instance` the running one: its port state moves into the modem's fields and the
     /// previous instance's is parked. Returns false for an instance the modem does not have.
     fn switch_to(&mut self, instance: u8) -> bool {
@@ -441,19 +473,6 @@ impl Modem {
         // Bytes already written belong to the instance that wrote them.
         self.flush();
         let index = usize::from(instance - 1);
-        if self.parked.len() < usize::from(self.config.instances) {
-            // The others start as power-on leaves an instance: the stored profile.
-            let settings = self
-                .nvm
-                .stored_profile
-                .clone()
-                .unwrap_or_else(|| Settings::factory(self.profile));
-            let now = self.now;
-            self.parked
-                .resize_with(usize::from(self.config.instances), || {
-                    InstancePort::fresh(now, settings.clone())
-                });
-        }
         let mut incoming = std::mem::replace(
             &mut self.parked[index],
             InstancePort::fresh(self.now, Settings::default()),
@@ -811,6 +830,13 @@ impl Modem {
     fn reset_parked_instances(&mut self) {
         let settings = self.settings.clone();
         let now = self.now;
+        // Power-on makes every instance (they start from the stored profile).
+        let count = usize::from(self.config.instances);
+        if self.parked.len() != count {
+            self.parked = (0..count)
+                .map(|_| InstancePort::fresh(now, settings.clone()))
+                .collect();
+        }
         let ipr = self.settings.ipr;
         for (index, slot) in self.parked.iter_mut().enumerate() {
             if index + 1 == usize::from(self.current) {

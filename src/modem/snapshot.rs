@@ -19,6 +19,11 @@ pub struct ModemState {
     /// False while an auto-baud modem waits for its first `AT`.
     pub baud_detected: bool,
     pub settings: Settings,
+    /// The Telit's AT instances (empty for a modem with one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceState>,
+    /// The physical port runs the CMUX multiplexer.
+    pub cmux: bool,
     pub sim: &'static str,
     pub cfun: u32,
     pub registration: Registration,
@@ -30,6 +35,17 @@ pub struct ModemState {
     pub sockets: Vec<SocketState>,
     pub sms: SmsSummary,
     pub identity: IdentityState,
+}
+
+/// One AT instance as `ctl state` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceState {
+    pub instance: u8,
+    pub mode: &'static str,
+    pub client_attached: bool,
+    pub dtr: bool,
+    /// Its CMUX DLCI is open (its own port is then ignored).
+    pub cmux_channel: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,24 +142,47 @@ impl Service {
 }
 
 impl Modem {
+    /// `off`, `command`, `online-command`, `prompt` or `data` for one instance's port.
+    fn mode_name(&self, view: &super::PortView<'_>) -> &'static str {
+        match (view.port_mode, view.data_link) {
+            _ if !self.powered => "off",
+            (PortMode::Data, _) => "data",
+            (PortMode::Prompt(_), _) => "prompt",
+            (PortMode::Command, true) => "online-command",
+            (PortMode::Command, false) => "command",
+        }
+    }
+
     /// The modem as `ctl state` shows it.
     pub fn state(&self) -> ModemState {
         let network = &self.config.network;
         let identity = &self.config.identity;
+        let main = self.port_view(1);
         ModemState {
             model: self.profile.id,
-            mode: match (&self.port_mode, self.data_link.is_some()) {
-                _ if !self.powered => "off",
-                (PortMode::Data, _) => "data",
-                (PortMode::Prompt(_), _) => "prompt",
-                (PortMode::Command, true) => "online-command",
-                (PortMode::Command, false) => "command",
-            },
+            mode: self.mode_name(&main),
             time_ms: self.now.as_millis(),
-            client_attached: self.dte_open,
-            dtr: self.dtr,
-            baud_detected: self.baud_detected,
-            settings: self.settings.clone(),
+            client_attached: main.dte_open,
+            dtr: main.dtr,
+            baud_detected: main.baud_detected,
+            settings: main.settings.clone(),
+            instances: if self.config.instances > 1 {
+                (1..=self.config.instances)
+                    .map(|instance| {
+                        let view = self.port_view(instance);
+                        InstanceState {
+                            instance,
+                            mode: self.mode_name(&view),
+                            client_attached: view.dte_open,
+                            dtr: view.dtr,
+                            cmux_channel: self.carried_by_mux(instance),
+                        }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            cmux: self.mux.is_some(),
             sim: self.radio.sim.cpin_text(),
             cfun: self.radio.cfun,
             registration: Registration {

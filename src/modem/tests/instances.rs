@@ -116,3 +116,30 @@ fn other_instances_start_from_the_stored_profile_not_from_instance_one() {
         "instance 2 echoes (E1)"
     );
 }
+
+#[test]
+fn state_shows_instance_one_at_the_top_and_every_instance_in_the_list() {
+    let mut h = Harness::telit();
+    h.open_instance(2);
+    h.send_on(2, b"ATE0\r");
+    let state = h.modem.state();
+    assert!(
+        state.settings.echo,
+        "the top-level settings are instance 1's"
+    );
+    let summary: Vec<(u8, &str, bool)> = state
+        .instances
+        .iter()
+        .map(|i| (i.instance, i.mode, i.client_attached))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, "command", true),
+            (2, "command", true),
+            (3, "command", false)
+        ]
+    );
+    assert!(!state.cmux);
+    assert!(Harness::sim900().modem.state().instances.is_empty());
+}
