@@ -352,6 +352,7 @@ impl Modem {
                 transport,
                 host,
                 port,
+                local_port: None,
             },
         );
         self.schedule(
