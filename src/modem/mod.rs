@@ -199,6 +199,12 @@ pub(crate) enum TimerKind {
     SmsSubmitted,
     /// A `+CMT`/`+CDS` went unacknowledged (`+CSMS=1`).
     CnmaTimeout,
+    /// A Telit `#SD`/`#SKTD`/`#SKTOP` connect took `<connTo>`.
+    TelitConnectTimeout(SocketId),
+    /// Online bytes of a Telit socket waited `<txTo>`.
+    TelitTxTimeout(SocketId),
+    /// A Telit socket may have been idle for `<maxTo>`.
+    TelitInactivity(SocketId),
 }
 
 /// The emulated module.
@@ -559,6 +565,7 @@ impl Modem {
     /// Every socket closed, data mode and prompts left, TCP/IP settings as saved by `+CIPSCONT`.
     fn reset_data_state(&mut self, why: &str) {
         self.close_everything(why);
+        self.telit_close_all(why);
         self.port_mode = data_mode::PortMode::Command;
         self.data_link = None;
         self.awaiting = None;
@@ -617,6 +624,9 @@ impl Modem {
             TimerKind::AutoSend => self.auto_send(),
             TimerKind::SmsSubmitted => self.sms_submitted(),
             TimerKind::CnmaTimeout => self.cnma_timed_out(),
+            TimerKind::TelitConnectTimeout(socket) => self.telit_connect_timed_out(socket),
+            TimerKind::TelitTxTimeout(socket) => self.telit_tx_timed_out(socket),
+            TimerKind::TelitInactivity(socket) => self.telit_inactivity(socket),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
