@@ -407,6 +407,12 @@ impl Modem {
                 };
                 self.telit_open_failed(conn, &failure_text(&failure), code);
             }
+            (SocketState::Connecting, SocketEvent::Reset(reason)) => {
+                if let Some(s) = self.telit_socket_mut(conn) {
+                    s.gone = true;
+                }
+                self.telit_open_failed(conn, &format!("reset while connecting ({reason})"), 562);
+            }
             (SocketState::Listening, SocketEvent::Listening { local }) => {
                 let Some(s) = self.telit_socket_mut(conn) else {
                     return;
@@ -542,7 +548,10 @@ impl Modem {
         if origin == Origin::LegacyListen {
             let from = ip.map_or_else(|| peer.ip().to_string(), |ip| ip.to_string());
             self.explain(format!("socket {conn} (#SKTL): {peer} accepted"));
-            self.on_instance(owner, |m| m.urc(format!("+CONN FROM: {from}")));
+            self.on_instance(owner, |m| {
+                m.urc(format!("+CONN FROM: {from}"));
+                m.flush_urcs_unless_typing();
+            });
             self.telit_accept(conn, true, false);
         } else if auto && owner_free {
             self.explain(format!(

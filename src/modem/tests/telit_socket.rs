@@ -212,6 +212,18 @@ fn sd_refused_is_562_and_dns_failure_is_558() {
 }
 
 #[test]
+fn sd_reset_while_connecting_is_562() {
+    let mut h = telit_up();
+    h.cmd("AT+CMEE=1");
+    h.cmd("AT#SD=1,0,5000,\"127.0.0.1\"");
+    assert_eq!(
+        h.tnet(1, SocketEvent::Reset("boom".into())),
+        b"\r\n+CME ERROR: 562\r\n"
+    );
+    assert_eq!(h.treqs(), vec![req(1, tcp("127.0.0.1", 5000))]);
+}
+
+#[test]
 fn sd_input_typed_while_connecting_waits_and_goes_online_after_connect() {
     let mut h = telit_up();
     h.modem.telit.nvm.sockets[0].pkt_sz = 5;
@@ -571,6 +583,17 @@ fn sring_follows_srmode_one_per_arrival() {
         "\r\n#SI: 1,0,17,5,0\r\n\r\nOK\r\n",
         "srMode 2 consumes what it shows"
     );
+}
+
+#[test]
+fn sring_waits_while_the_owner_is_online_on_another_socket() {
+    let mut h = command_mode();
+    h.cmd("AT#SD=2,0,5001,\"127.0.0.1\"");
+    assert_eq!(h.tnet(2, connected(5001)), b"\r\nCONNECT\r\n");
+    assert_eq!(h.tnet(1, SocketEvent::Data(b"x".to_vec())), b"");
+    h.advance(1000);
+    h.send(b"+++");
+    assert_eq!(h.advance(1000), b"\r\nOK\r\n\r\nSRING: 1\r\n");
 }
 
 #[test]
