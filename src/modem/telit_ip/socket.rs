@@ -127,8 +127,10 @@ impl Modem {
                 "command mode"
             }
         ));
+        let last_sktd = self.telit.sockets[i].last_sktd.take();
         self.telit.sockets[i] = TelitSocket {
             state: SocketState::Connecting,
+            last_sktd,
             owner: self.instance(),
             socket: Some(id),
             transport: Some(dial.transport),
@@ -175,8 +177,10 @@ impl Modem {
             listen.port,
             id.0
         ));
+        let last_sktd = self.telit.sockets[i].last_sktd.take();
         self.telit.sockets[i] = TelitSocket {
             state: SocketState::Listening,
+            last_sktd,
             owner: self.instance(),
             socket: Some(id),
             transport: Some(listen.transport),
