@@ -9,6 +9,7 @@ mod network;
 mod simcom_ip;
 mod sms;
 mod sms_store;
+mod telit_socket;
 
 use crate::at::{Command, Form, Param};
 use crate::dte::ResultCode;
@@ -286,6 +287,45 @@ pub static TABLE: &[Entry] = &[
     entry!("#REBOOT", Telit, network::telit_reboot, "reboot"),
     entry!("#SELINT", Telit, basic::selint, "interface style"),
     entry!("#SHDN", Telit, network::telit_shutdown, "power off"),
+    entry!("#SA", TelitIp, telit_socket::sa, "accept a connection"),
+    entry!("#SD", TelitIp, telit_socket::sd, "socket dial"),
+    entry!("#SH", TelitIp, telit_socket::sh, "socket shutdown"),
+    entry!("#SI", TelitIp, telit_socket::si, "socket information"),
+    entry!("#SKTD", TelitIp, telit_socket::sktd, "legacy socket dial"),
+    entry!("#SKTL", TelitIp, telit_socket::sktl, "legacy socket listen"),
+    entry!(
+        "#SKTOP",
+        TelitIp,
+        telit_socket::sktop,
+        "legacy socket open (#SKTSET target)"
+    ),
+    entry!("#SL", TelitIp, telit_socket::sl, "socket listen (TCP)"),
+    entry!(
+        "#SLUDP",
+        TelitIp,
+        telit_socket::sludp,
+        "socket listen (UDP)"
+    ),
+    entry!("#SO", TelitIp, telit_socket::so, "socket restore (online)"),
+    entry!(
+        "#SRECV",
+        TelitIp,
+        telit_socket::srecv,
+        "receive in command mode"
+    ),
+    entry!("#SS", TelitIp, telit_socket::ss, "socket status"),
+    entry!(
+        "#SSEND",
+        TelitIp,
+        telit_socket::ssend,
+        "send in command mode"
+    ),
+    entry!(
+        "#SSENDEXT",
+        TelitIp,
+        telit_socket::ssendext,
+        "send raw bytes in command mode"
+    ),
 ];
 
 /// The entry for `name` if the profile answers it.

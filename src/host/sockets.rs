@@ -50,12 +50,14 @@ enum Report {
         query: u32,
         result: Resolution,
     },
-    /// A listener gives its oldest client to the host, which makes it connection `as_id`.
+    /// A listener gives its oldest client to the host, which makes it connection `as_id`
+    /// (UDP: with the datagrams that client sent before the accept).
     Accepted {
         as_id: SocketId,
-        stream: TcpStream,
+        link: Link,
         local: SocketAddr,
         peer: SocketAddr,
+        held: Vec<Vec<u8>>,
     },
 }
 
@@ -108,12 +110,19 @@ impl SocketHost {
                 transport,
                 host,
                 port,
+                local_port,
             } => {
                 let commands = self.add_socket(id);
                 let reporter = self.reporter(id);
+                let target = Target {
+                    transport,
+                    host,
+                    port,
+                    local: local_port.map(|p| SocketAddr::new(self.listen_address, p)),
+                };
                 self.tasks.spawn(async move {
                     // `Err` means the host is gone: nobody left to tell.
-                    let _ = connect_and_serve(reporter, transport, host, port, commands).await;
+                    let _ = connect_and_serve(reporter, target, commands).await;
                 });
             }
             SocketCommand::Listen { transport, port } => {
@@ -121,7 +130,10 @@ impl SocketHost {
                 let reporter = self.reporter(id);
                 let address = SocketAddr::new(self.listen_address, port);
                 self.tasks.spawn(async move {
-                    let _ = listen(reporter, transport, address, commands).await;
+                    let _ = match transport {
+                        Transport::Tcp => listen(reporter, address, commands).await,
+                        Transport::Udp => listen_udp(reporter, address, commands).await,
+                    };
                 });
             }
             SocketCommand::Accept { as_id } => {
@@ -238,15 +250,22 @@ impl SocketHost {
             Report::Resolved { query, result } => Some(Input::Resolved { query, result }),
             Report::Accepted {
                 as_id,
-                stream,
+                link,
                 local,
                 peer,
+                held,
             } => {
                 // Closed before its stream came: dropping the stream closes it.
                 let commands = self.sockets.get_mut(&as_id)?.awaiting_stream.take()?;
                 let reporter = self.reporter(as_id);
                 self.tasks.spawn(async move {
-                    let _ = serve(reporter, Link::Tcp(stream), commands, Flow::default()).await;
+                    // What a UDP client sent before the accept comes right after `Connected`.
+                    for datagram in held {
+                        if reporter.send(SocketEvent::Data(datagram)).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = serve(reporter, link, commands, Flow::default()).await;
                 });
                 Some(Input::Socket(as_id, SocketEvent::Connected { local, peer }))
             }
@@ -422,17 +441,23 @@ impl Flow {
     }
 }
 
+/// Where a `Connect` goes, and from which local address if one was asked for.
+struct Target {
+    transport: Transport,
+    host: String,
+    port: u16,
+    local: Option<SocketAddr>,
+}
+
 /// `Connect`: resolve, connect, report, then serve the connection. Commands that come while
 /// connecting are kept (a `Close` ends the attempt).
 async fn connect_and_serve(
     reporter: Reporter,
-    transport: Transport,
-    host: String,
-    port: u16,
+    target: Target,
     mut commands: mpsc::UnboundedReceiver<SocketCommand>,
 ) -> Result<(), HostGone> {
     let mut flow = Flow::default();
-    let opening = open(transport, &host, port);
+    let opening = open(&target);
     tokio::pin!(opening);
     let link = loop {
         tokio::select! {
@@ -458,22 +483,27 @@ async fn connect_and_serve(
     serve(reporter, link, commands, flow).await
 }
 
-/// Connects to the first address of `host` that answers, IPv4 before IPv6.
-async fn open(transport: Transport, host: &str, port: u16) -> Result<Link, SocketFailure> {
-    let mut addresses: Vec<SocketAddr> = tokio::net::lookup_host((unbracket(host), port))
-        .await
-        .map_err(|_| SocketFailure::Dns)?
-        .collect();
+/// Connects to the first address of the target's host that answers, IPv4 before IPv6 (only
+/// addresses of the local address's family when one is given).
+async fn open(target: &Target) -> Result<Link, SocketFailure> {
+    let mut addresses: Vec<SocketAddr> =
+        tokio::net::lookup_host((unbracket(&target.host), target.port))
+            .await
+            .map_err(|_| SocketFailure::Dns)?
+            .collect();
+    if let Some(local) = target.local {
+        addresses.retain(|a| a.is_ipv4() == local.is_ipv4());
+    }
     addresses.sort_by_key(SocketAddr::is_ipv6);
     let mut last_error = None;
     for address in addresses {
-        let attempt = match transport {
-            Transport::Tcp => TcpStream::connect(address).await.map(|stream| {
+        let attempt = match target.transport {
+            Transport::Tcp => connect_tcp(address, target.local).await.map(|stream| {
                 // Small writes (AT-paced sends) go out at once, as on the module.
                 let _ = stream.set_nodelay(true);
                 Link::Tcp(stream)
             }),
-            Transport::Udp => connect_udp(address).await.map(Link::Udp),
+            Transport::Udp => connect_udp(address, target.local).await.map(Link::Udp),
         };
         match attempt {
             Ok(link) => return Ok(link),
@@ -483,15 +513,33 @@ async fn open(transport: Transport, host: &str, port: u16) -> Result<Link, Socke
     Err(last_error.map_or(SocketFailure::Dns, |e| failure(&e)))
 }
 
-/// A UDP socket that talks to `peer` only, bound to loopback when `peer` is on loopback.
-async fn connect_udp(peer: SocketAddr) -> io::Result<UdpSocket> {
-    let local: IpAddr = match peer.ip() {
-        IpAddr::V4(ip) if ip.is_loopback() => Ipv4Addr::LOCALHOST.into(),
-        IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        IpAddr::V6(ip) if ip.is_loopback() => Ipv6Addr::LOCALHOST.into(),
-        IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+/// A TCP connection to `peer`, from `local` when given.
+async fn connect_tcp(peer: SocketAddr, local: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(peer).await;
     };
-    let socket = UdpSocket::bind((local, 0)).await?;
+    let socket = if local.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(local)?;
+    socket.connect(peer).await
+}
+
+/// A UDP socket that talks to `peer` only: bound to `local` when given, else to loopback when
+/// `peer` is on loopback.
+async fn connect_udp(peer: SocketAddr, local: Option<SocketAddr>) -> io::Result<UdpSocket> {
+    let local = local.unwrap_or_else(|| {
+        let ip: IpAddr = match peer.ip() {
+            IpAddr::V4(ip) if ip.is_loopback() => Ipv4Addr::LOCALHOST.into(),
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(ip) if ip.is_loopback() => Ipv6Addr::LOCALHOST.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        SocketAddr::new(ip, 0)
+    });
+    let socket = UdpSocket::bind(local).await?;
     socket.connect(peer).await?;
     Ok(socket)
 }
@@ -628,18 +676,13 @@ fn reset_on_drop(stream: &TcpStream) {
     }
 }
 
-/// `Listen`: bind on the host's listen address, hold each client until the core accepts or
-/// rejects it, and hand accepted ones to the host.
+/// `Listen` (TCP): bind on the host's listen address, hold each client until the core accepts
+/// or rejects it, and hand accepted ones to the host.
 async fn listen(
     reporter: Reporter,
-    transport: Transport,
     address: SocketAddr,
     mut commands: mpsc::UnboundedReceiver<SocketCommand>,
 ) -> Result<(), HostGone> {
-    if transport == Transport::Udp {
-        let failure = SocketFailure::Other("UDP listen not supported".into());
-        return reporter.send(SocketEvent::Failed(failure)).await;
-    }
     let listener = match TcpListener::bind(address).await {
         Ok(listener) => listener,
         Err(e) => return reporter.send(SocketEvent::Failed(failure(&e))).await,
@@ -687,12 +730,86 @@ fn hand_over(as_id: SocketId, client: Option<(TcpStream, SocketAddr)>) -> Report
         Some((stream, peer)) => match stream.local_addr() {
             Ok(local) => Report::Accepted {
                 as_id,
-                stream,
+                link: Link::Tcp(stream),
                 local,
                 peer,
+                held: Vec::new(),
             },
             Err(e) => failed(failure(&e)),
         },
+    }
+}
+
+/// Datagrams a UDP listener keeps from its waiting sender until the accept; later ones are lost.
+const HELD_DATAGRAMS: usize = 16;
+
+/// `Listen` (UDP): bind on the host's listen address; the first datagram of a sender is its
+/// `Incoming`. `Accept` connects the socket to that sender and hands it over (the listener
+/// ends: one socket, one peer, as on the modules); `Reject` forgets the sender. Datagrams from
+/// others while one sender waits are dropped.
+async fn listen_udp(
+    reporter: Reporter,
+    address: SocketAddr,
+    mut commands: mpsc::UnboundedReceiver<SocketCommand>,
+) -> Result<(), HostGone> {
+    let socket = match UdpSocket::bind(address).await {
+        Ok(socket) => socket,
+        Err(e) => return reporter.send(SocketEvent::Failed(failure(&e))).await,
+    };
+    let local = match socket.local_addr() {
+        Ok(local) => local,
+        Err(e) => return reporter.send(SocketEvent::Failed(failure(&e))).await,
+    };
+    reporter.send(SocketEvent::Listening { local }).await?;
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut waiting: Option<(SocketAddr, Vec<Vec<u8>>)> = None;
+    loop {
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                None | Some(SocketCommand::Close { .. }) => return Ok(()),
+                Some(SocketCommand::Accept { as_id }) => {
+                    let Some((peer, held)) = waiting.take() else {
+                        let failure = SocketFailure::Other("no connection is waiting".into());
+                        reporter.report(Report::Socket(as_id, SocketEvent::Failed(failure))).await?;
+                        continue;
+                    };
+                    let report = match socket.connect(peer).await {
+                        Ok(()) => Report::Accepted {
+                            as_id,
+                            link: Link::Udp(socket),
+                            local,
+                            peer,
+                            held,
+                        },
+                        Err(e) => Report::Socket(as_id, SocketEvent::Failed(failure(&e))),
+                    };
+                    return reporter.report(report).await;
+                }
+                Some(SocketCommand::Reject) => waiting = None,
+                Some(other) => tracing::debug!("{other:?} means nothing to a listener; ignored"),
+            },
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((length, from)) => match &mut waiting {
+                    Some((peer, held)) if *peer == from => {
+                        if held.len() < HELD_DATAGRAMS {
+                            held.push(buf[..length].to_vec());
+                        }
+                    }
+                    Some(_) => tracing::debug!(%from, "datagram while another sender waits: dropped"),
+                    None => {
+                        waiting = Some((from, vec![buf[..length].to_vec()]));
+                        reporter.send(SocketEvent::Incoming { peer: from }).await?;
+                    }
+                },
+                // An ICMP answer to an earlier datagram: UDP does not tell its user.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    tracing::warn!(%address, "UDP receive failed: {e}");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            },
+        }
     }
 }
 
@@ -743,6 +860,7 @@ mod tests {
             transport,
             host: host.into(),
             port,
+            local_port: None,
         }
     }
 
@@ -975,7 +1093,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_taken_port_cannot_be_listened_on_and_udp_does_not_listen() {
+    async fn a_taken_port_cannot_be_listened_on() {
         let mut host = SocketHost::new(LOOPBACK);
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = taken.local_addr().expect("address").port();
@@ -990,17 +1108,84 @@ mod tests {
             next_event(&mut host, LISTENER).await,
             SocketEvent::Failed(SocketFailure::AddressInUse)
         );
+    }
+
+    #[tokio::test]
+    async fn a_udp_listener_announces_a_sender_and_hands_it_over_with_its_datagrams() {
+        let mut host = SocketHost::new(LOOPBACK);
         host.command(
-            SocketId(20),
+            LISTENER,
             SocketCommand::Listen {
                 transport: Transport::Udp,
                 port: 0,
             },
         );
+        let local = match next_event(&mut host, LISTENER).await {
+            SocketEvent::Listening { local } => local,
+            other => panic!("expected Listening, got {other:?}"),
+        };
+        let peer = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        peer.send_to(b"one", local).await.expect("send");
         assert_eq!(
-            next_event(&mut host, SocketId(20)).await,
-            SocketEvent::Failed(SocketFailure::Other("UDP listen not supported".into()))
+            next_event(&mut host, LISTENER).await,
+            SocketEvent::Incoming {
+                peer: peer.local_addr().expect("address")
+            }
         );
+        host.command(LISTENER, SocketCommand::Accept { as_id: ACCEPTED });
+        assert_eq!(
+            next_event(&mut host, ACCEPTED).await,
+            SocketEvent::Connected {
+                local,
+                peer: peer.local_addr().expect("address")
+            }
+        );
+        assert_eq!(receive(&mut host, ACCEPTED, 3).await, b"one");
+        peer.send_to(b"two", local).await.expect("send");
+        assert_eq!(receive(&mut host, ACCEPTED, 3).await, b"two");
+        host.command(ACCEPTED, SocketCommand::Send(b"back".to_vec()));
+        let mut buf = [0u8; 16];
+        let (length, from) = timeout(GUARD, peer.recv_from(&mut buf))
+            .await
+            .expect("guard")
+            .expect("receive");
+        assert_eq!((&buf[..length], from), (&b"back"[..], local));
+        host.command(LISTENER, SocketCommand::Close { abort: false });
+        host.command(ACCEPTED, SocketCommand::Close { abort: false });
+    }
+
+    #[tokio::test]
+    async fn a_udp_connect_binds_the_local_port_it_asks_for() {
+        let mut host = SocketHost::new(LOOPBACK);
+        let peer = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let peer_port = peer.local_addr().expect("address").port();
+        let local_port = UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+            .local_addr()
+            .expect("address")
+            .port();
+        host.command(
+            SOCKET,
+            SocketCommand::Connect {
+                transport: Transport::Udp,
+                host: "127.0.0.1".into(),
+                port: peer_port,
+                local_port: Some(local_port),
+            },
+        );
+        let expected = SocketEvent::Connected {
+            local: SocketAddr::new(LOOPBACK, local_port),
+            peer: peer.local_addr().expect("address"),
+        };
+        assert_eq!(next_event(&mut host, SOCKET).await, expected);
+        host.command(SOCKET, SocketCommand::Send(b"hi".to_vec()));
+        let mut buf = [0u8; 16];
+        let (length, from) = timeout(GUARD, peer.recv_from(&mut buf))
+            .await
+            .expect("guard")
+            .expect("receive");
+        assert_eq!((&buf[..length], from.port()), (&b"hi"[..], local_port));
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! What the client's bytes mean right now: command lines, a `> ` prompt's payload, or data for a
-//! link (transparent TCP/UDP, a dial-up call) with the `+++` escape, `ATO`, DTR and carrier loss.
+//! link (transparent TCP/UDP, a Telit online socket, a dial-up call) with the `+++` escape,
+//! `ATO`, DTR and carrier loss.
 
 use super::ip::{LinkState, prefix};
 use super::sockets::Transport;
@@ -12,6 +13,8 @@ use crate::dte::escape::{EscapeDetector, Expired, Passed};
 pub(crate) enum DataLink {
     /// Transparent mode on link `n` (`+CIPMODE=1`).
     Socket(usize),
+    /// Telit online mode on socket `<connId>` 1..=6 (`#SD`, `#SA`, `#SO`, `#SKTD`…).
+    TelitSocket(usize),
     /// `ATD*99#`: a packet data call (PPP is not emulated: its bytes are dropped).
     DialUp,
 }
@@ -23,6 +26,9 @@ pub(crate) enum PromptPurpose {
     CipSend { link: usize },
     /// `+CMGS`/`+CMGW`: a message's text or PDU.
     Sms(super::sms::SmsPrompt),
+    /// Telit `#SSEND` (up to Ctrl-Z, BS deletes, excess dropped) / `#SSENDEXT` (fixed length)
+    /// on socket `conn`; `hex`: typed as hex pairs (sendDataMode=1).
+    TelitSend { conn: usize, hex: bool },
 }
 
 /// A payload being typed after `> `.
@@ -72,6 +78,10 @@ pub(crate) enum Awaiting {
         mr: u8,
         command: super::sms::SendCommand,
     },
+    /// Telit socket `conn` connecting (`#SD`, `#SKTD`, `#SKTOP`) or being accepted (`#SA`).
+    TelitOpen { conn: usize },
+    /// Telit socket `conn` starting to listen (`#SL`, `#SLUDP`, `#SKTL`).
+    TelitListen { conn: usize },
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.
@@ -79,6 +89,7 @@ const HELD_INPUT_LIMIT: usize = 64 * 1024;
 
 const CTRL_Z: u8 = 0x1a;
 const ESC: u8 = 0x1b;
+const BACKSPACE: u8 = 0x08;
 
 impl Modem {
     pub(crate) fn in_data_mode(&self) -> bool {
@@ -117,18 +128,25 @@ impl Modem {
                 self.write_dte_owned(bytes);
             }
         }
+        if let DataLink::TelitSocket(conn) = link {
+            self.telit_went_online(conn);
+        }
     }
 
     /// S2, the guard time (S12 in 1/50 s) and whether `+++` may escape at all on this link.
     fn escape_rules(&self, link: DataLink) -> (u8, u64, bool) {
         let escape_char = u8::try_from(self.settings.s_register(2)).unwrap_or(b'+');
-        let guard_ms = u64::from(self.settings.s_register(12)) * 20;
+        let s12_ms = u64::from(self.settings.s_register(12)) * 20;
+        let (guard_ms, enabled) = match link {
+            DataLink::Socket(_) => (s12_ms, self.ip.settings.ccfg.esc == 1),
+            // `#E2ESC` (seconds) overrides S12 when set.
+            DataLink::TelitSocket(_) if self.telit.e2esc_s > 0 => {
+                (u64::from(self.telit.e2esc_s) * 1000, true)
+            }
+            DataLink::TelitSocket(_) | DataLink::DialUp => (s12_ms, true),
+        };
         // Under CMUX the module does not look for `+++`: an MSC break escapes instead.
-        let enabled = self.mux.is_none()
-            && match link {
-                DataLink::Socket(_) => self.ip.settings.ccfg.esc == 1,
-                DataLink::DialUp => true,
-            };
+        let enabled = enabled && self.mux.is_none();
         (escape_char, guard_ms, enabled)
     }
 
@@ -144,6 +162,9 @@ impl Modem {
             "{why} → command mode, the link stays up (ATO returns)"
         ));
         self.event(EventKind::Mode, "command".into());
+        if let Some(DataLink::TelitSocket(conn)) = self.data_link {
+            self.telit_suspend(conn);
+        }
     }
 
     /// The data link is gone (closed, carrier lost): command mode, nothing to return to.
@@ -167,6 +188,7 @@ impl Modem {
             DataLink::Socket(n) => self.ip.links[n]
                 .as_ref()
                 .is_some_and(|l| l.state == LinkState::Connected),
+            DataLink::TelitSocket(conn) => self.telit_resumable(conn),
             DataLink::DialUp => true,
         };
         if !alive {
@@ -180,6 +202,7 @@ impl Modem {
         let link = self.data_link?;
         match link {
             DataLink::Socket(n) => self.close_link(n, false, why),
+            DataLink::TelitSocket(conn) => self.telit_close(conn, false, why),
             DataLink::DialUp => {
                 self.explain(format!("data call ended: {why}"));
                 self.drop_data_link();
@@ -208,8 +231,13 @@ impl Modem {
     pub(crate) fn escape_guard_elapsed(&mut self) {
         match self.escape.expire(self.now) {
             Expired::Escape => {
-                self.leave_data_mode("+++ with guard time before and after");
-                self.write_result(&ResultCode::Ok);
+                if let Some(DataLink::TelitSocket(conn)) = self.data_link {
+                    let escape_char = u8::try_from(self.settings.s_register(2)).unwrap_or(b'+');
+                    self.telit_escape(conn, escape_char);
+                } else {
+                    self.leave_data_mode("+++ with guard time before and after");
+                    self.write_result(&ResultCode::Ok);
+                }
                 self.flush_urcs();
             }
             Expired::Data(bytes) => {
@@ -227,6 +255,7 @@ impl Modem {
     fn forward_data(&mut self, bytes: Vec<u8>) {
         match self.data_link {
             Some(DataLink::Socket(n)) => self.pack_transparent(n, bytes),
+            Some(DataLink::TelitSocket(conn)) => self.telit_online_data(conn, bytes),
             Some(DataLink::DialUp) | None => {}
         }
     }
@@ -326,7 +355,17 @@ impl Modem {
             None => {
                 let stop = rest.iter().position(|&b| b == CTRL_Z || b == ESC);
                 let body = &rest[..stop.unwrap_or(rest.len())];
-                if prompt.data.len() + body.len() > prompt.max {
+                if let PromptPurpose::TelitSend { .. } = prompt.purpose {
+                    // `#SSEND`: BS takes back the byte before it; beyond the maximum bytes
+                    // are dropped and the rest is still sent.
+                    for &byte in body {
+                        if byte == BACKSPACE {
+                            prompt.data.pop();
+                        } else if prompt.data.len() < prompt.max {
+                            prompt.data.push(byte);
+                        }
+                    }
+                } else if prompt.data.len() + body.len() > prompt.max {
                     prompt.overflow = true;
                 } else {
                     prompt.data.extend_from_slice(body);
@@ -370,6 +409,7 @@ impl Modem {
         match prompt.purpose {
             PromptPurpose::CipSend { link } => self.cipsend_payload(link, end),
             PromptPurpose::Sms(sms) => self.sms_prompt_ended(sms, end),
+            PromptPurpose::TelitSend { conn, hex } => self.telit_send_payload(conn, hex, end),
         }
     }
 
@@ -450,8 +490,42 @@ impl Modem {
         }
     }
 
+    /// A command that was waiting goes on into online mode on `link`: URCs first, `CONNECT`,
+    /// then data mode, and what the client typed meanwhile is data for the link.
+    pub(crate) fn finish_awaiting_online(&mut self, link: DataLink) {
+        if self.awaiting.take().is_none() {
+            return;
+        }
+        self.flush_urcs();
+        self.write_result(&ResultCode::Connect);
+        self.enter_data_mode(link);
+        let held = std::mem::take(&mut self.held_input);
+        if !held.is_empty() {
+            self.feed_dte(held);
+        }
+    }
+
     /// Keeps input that arrived while a command waits for its result.
     pub(crate) fn hold_input(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes;
+        if let Some(Awaiting::TelitOpen { conn }) = self.awaiting {
+            // The LF of the command's own CR LF is no byte typed while connecting (nor data
+            // once online).
+            if let Some((b'\n', rest)) = bytes.split_first()
+                && self.held_input.is_empty()
+            {
+                bytes = rest;
+            }
+            let typed = bytes;
+            if !typed.is_empty() && self.telit_abort_on_input(conn) {
+                // The aborting byte is used up; what follows is typed in command mode.
+                let rest = typed[1..].to_vec();
+                if !rest.is_empty() {
+                    self.feed_dte(rest);
+                }
+                return;
+            }
+        }
         let room = HELD_INPUT_LIMIT.saturating_sub(self.held_input.len());
         if bytes.len() > room {
             self.explain(format!(
@@ -489,7 +563,9 @@ impl Modem {
                         let prefix = prefix(self.ip.settings.mux, n);
                         self.urc(format!("{prefix}CLOSED"));
                     }
-                    DataLink::DialUp => self.urc_code(ResultCode::NoCarrier),
+                    DataLink::TelitSocket(_) | DataLink::DialUp => {
+                        self.urc_code(ResultCode::NoCarrier)
+                    }
                 }
             }
         }
@@ -500,6 +576,7 @@ impl Modem {
 fn describe_link(link: DataLink) -> String {
     match link {
         DataLink::Socket(n) => format!("connection {n} (transparent)"),
+        DataLink::TelitSocket(conn) => format!("socket {conn} (online)"),
         DataLink::DialUp => "the packet data call (PPP is not emulated; bytes are dropped)".into(),
     }
 }

@@ -352,6 +352,7 @@ impl Modem {
                 transport,
                 host,
                 port,
+                local_port: None,
             },
         );
         self.schedule(
@@ -426,7 +427,9 @@ impl Modem {
     }
 
     pub(crate) fn socket_event(&mut self, socket: SocketId, event: SocketEvent) {
-        if let Some(n) = self.ip.link_of(socket) {
+        if let Some(conn) = self.telit.conn_of(socket) {
+            self.telit_socket_event(conn, event);
+        } else if let Some(n) = self.ip.link_of(socket) {
             self.link_event(n, event);
         } else if self.ip.server.as_ref().is_some_and(|s| s.socket == socket) {
             self.server_event(event);

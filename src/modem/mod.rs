@@ -221,6 +221,12 @@ pub(crate) enum TimerKind {
     CnmaTimeout,
     /// `+CMUX` waits this long for the client to open DLCI 0.
     MuxStart,
+    /// A Telit `#SD`/`#SKTD`/`#SKTOP` connect took `<connTo>`.
+    TelitConnectTimeout(SocketId),
+    /// Online bytes of a Telit socket waited `<txTo>`.
+    TelitTxTimeout(SocketId),
+    /// A Telit socket may have been idle for `<maxTo>`.
+    TelitInactivity(SocketId),
 }
 
 impl TimerKind {
@@ -853,6 +859,7 @@ impl Modem {
     /// Every socket closed, data mode and prompts left, TCP/IP settings as saved by `+CIPSCONT`.
     fn reset_data_state(&mut self, why: &str) {
         self.close_everything(why);
+        self.telit_close_all(why);
         self.port_mode = data_mode::PortMode::Command;
         self.data_link = None;
         self.awaiting = None;
@@ -913,6 +920,9 @@ impl Modem {
             TimerKind::SmsSubmitted => self.sms_submitted(),
             TimerKind::CnmaTimeout => self.cnma_timed_out(),
             TimerKind::MuxStart => self.mux_start_timed_out(),
+            TimerKind::TelitConnectTimeout(socket) => self.telit_connect_timed_out(socket),
+            TimerKind::TelitTxTimeout(socket) => self.telit_tx_timed_out(socket),
+            TimerKind::TelitInactivity(socket) => self.telit_inactivity(socket),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

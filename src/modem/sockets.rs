@@ -33,9 +33,13 @@ pub enum SocketCommand {
         transport: Transport,
         host: String,
         port: u16,
+        /// Bind this port of the host's listen address first (Telit `#SD` lPort); `None`: any.
+        local_port: Option<u16>,
     },
     /// Listen on `port` of the host's listen address (127.0.0.1 unless the user chose
-    /// another). Answered by `Listening` or `Failed`; each client then by `Incoming`.
+    /// another). Answered by `Listening` or `Failed`; each client then by `Incoming`. UDP: the
+    /// first datagram of a new sender is its `Incoming`; `Accept` gives the socket (connected
+    /// to that sender, with what it sent so far) to the new id and the listener ends.
     Listen {
         transport: Transport,
         port: u16,

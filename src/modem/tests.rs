@@ -859,3 +859,4 @@ mod ip;
 mod mux;
 mod sms;
 mod stimuli;
+mod telit_socket;

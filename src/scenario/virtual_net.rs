@@ -224,7 +224,8 @@ impl VirtualNet {
                 transport,
                 host,
                 port,
-            } => self.modem_connect(modem, id, transport, &host, port),
+                local_port,
+            } => self.modem_connect(modem, id, transport, &host, port, local_port),
             SocketCommand::Listen { transport, port } => {
                 let port = if port == 0 {
                     self.ephemeral_port()
@@ -304,6 +305,7 @@ impl VirtualNet {
         transport: Transport,
         host: &str,
         port: u16,
+        local_port: Option<u16>,
     ) {
         let holder = Holder::Modem(modem, id);
         let what = format!(
@@ -321,12 +323,15 @@ impl VirtualNet {
             (Transport::Tcp, None) => Some(SocketFailure::Refused),
             _ => None,
         });
+        let failure = failure.or(local_port
+            .filter(|&p| self.port_in_use(transport, p))
+            .map(|_| SocketFailure::AddressInUse));
         if let Some(failure) = failure {
             self.note(modem, format!("{what}: {failure:?}"));
             self.tell(modem, id, SocketEvent::Failed(failure));
             return;
         }
-        let conn = self.open_connection(transport, port, holder);
+        let conn = self.open_connection(transport, port, holder, local_port);
         self.modem_sockets
             .insert((modem, id), ModemSocket::End(conn, CONNECTING));
         let local = self.connections[conn].addr(CONNECTING);
@@ -506,7 +511,7 @@ impl VirtualNet {
                 "{name} cannot connect to {target}: connection refused"
             ));
         }
-        let conn = self.open_connection(transport, port, Holder::Peer(name.to_string()));
+        let conn = self.open_connection(transport, port, Holder::Peer(name.to_string()), None);
         self.peer_ends.insert(name.to_string(), (conn, CONNECTING));
         let local = self.connections[conn].addr(CONNECTING);
         let modem = listener.and_then(|l| match self.listeners[l].holder {
@@ -633,8 +638,24 @@ impl VirtualNet {
         FIRST_EPHEMERAL_PORT
     }
 
-    fn open_connection(&mut self, transport: Transport, port: u16, holder: Holder) -> usize {
-        let local = loopback(self.ephemeral_port());
+    /// Whether `port` is taken for `transport`: a listener, or a connecting end still open.
+    fn port_in_use(&self, transport: Transport, port: u16) -> bool {
+        self.listener_at(transport, port).is_some()
+            || self.connections.iter().any(|c| {
+                let end = &c.ends[CONNECTING];
+                c.transport == transport && !end.gone && end.addr.is_some_and(|a| a.port() == port)
+            })
+    }
+
+    /// A new connection to `port`; its connecting side gets `local` or the next ephemeral port.
+    fn open_connection(
+        &mut self,
+        transport: Transport,
+        port: u16,
+        holder: Holder,
+        local: Option<u16>,
+    ) -> usize {
+        let local = loopback(local.unwrap_or_else(|| self.ephemeral_port()));
         self.connections.push(Connection {
             transport,
             port,
@@ -911,6 +932,7 @@ mod tests {
             transport: Transport::Tcp,
             host: host.into(),
             port,
+            local_port: None,
         }
     }
 
@@ -1257,6 +1279,7 @@ mod tests {
             transport: Transport::Udp,
             host: "127.0.0.1".into(),
             port,
+            local_port: None,
         };
         assert_eq!(
             run(&mut net, socket(0, 1, udp(47006))),
@@ -1312,6 +1335,37 @@ mod tests {
                 event(1, 3, connected(47008, 40002)),
                 event(1, 3, SocketEvent::Data(b"hello".to_vec()))
             ]
+        );
+    }
+
+    #[test]
+    fn a_modem_connect_binds_the_local_port_it_asks_for_unless_taken() {
+        let mut net = VirtualNet::new();
+        let udp = |port, local_port| SocketCommand::Connect {
+            transport: Transport::Udp,
+            host: "127.0.0.1".into(),
+            port,
+            local_port,
+        };
+        assert_eq!(
+            run(&mut net, socket(0, 1, udp(47010, Some(5000)))),
+            [event(0, 1, connected(5000, 47010))]
+        );
+        assert_eq!(
+            run(&mut net, socket(0, 2, udp(47011, Some(5000)))),
+            [event(
+                0,
+                2,
+                SocketEvent::Failed(SocketFailure::AddressInUse)
+            )]
+        );
+        run(
+            &mut net,
+            socket(0, 1, SocketCommand::Close { abort: false }),
+        );
+        assert_eq!(
+            run(&mut net, socket(0, 3, udp(47011, Some(5000)))),
+            [event(0, 3, connected(5000, 47011))]
         );
     }
 

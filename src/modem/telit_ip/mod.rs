@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+use super::Instant;
 use super::sockets::{SocketId, Transport};
 
 /// Socket numbers `<connId>` 1..=6.
@@ -190,6 +191,26 @@ pub(crate) enum SocketState {
     Connecting,
 }
 
+/// Which command family opened a socket: it decides what `+++` and a close do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Origin {
+    /// `#SD`, `#SL`/`#SLUDP` + `#SA`: `+++` suspends.
+    #[default]
+    IpEasy,
+    /// `#SKTD`: `+++` closes with `NO CARRIER`.
+    LegacyDial,
+    /// `#SKTL`: as `#SKTD`, and `+CONN FROM:` announces the caller.
+    LegacyListen,
+    /// `#SKTOP`: as `#SKTD`; when it brought context 1 up, closing takes it down again.
+    LegacyOpen { activated: bool },
+}
+
+impl Origin {
+    pub(crate) fn is_legacy(self) -> bool {
+        self != Origin::IpEasy
+    }
+}
+
 /// One of the six sockets.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TelitSocket {
@@ -206,6 +227,62 @@ pub(crate) struct TelitSocket {
     /// `#SI` counters since the socket was opened.
     pub sent: u64,
     pub received: u64,
+    /// Bytes the network reported sent (`#SI` ack_waiting = sent - acked).
+    pub acked: u64,
+    /// The context it uses, and that context's address, from when it was opened.
+    pub cid: u32,
+    pub local_ip: Option<Ipv4Addr>,
+    /// `<closureType>`: 0 closes when the peer does, 255 waits for `+++` / `#SH`.
+    pub closure: u32,
+    /// Once connected: online (`CONNECT`) or command mode (`OK`).
+    pub online_when_connected: bool,
+    /// A command (`#SD`, `#SA`, `#SL`, `#SKTD`…) waits for the socket's answer.
+    pub awaited: bool,
+    pub origin: Origin,
+    /// The port `#SL`/`#SLUDP`/`#SKTL` listens on (kept while the caller waits).
+    pub listen_port: Option<u16>,
+    /// The peer closed (FIN): the socket stays for `<closureType>` 255 or unread data.
+    pub peer_closed: bool,
+    /// The real socket is gone (reset): nothing to send it, no `Close` owed.
+    pub gone: bool,
+    /// The real socket was asked to stop reading (`rx` full).
+    pub paused: bool,
+    /// Online bytes from the client not yet sent (less than a packet, waiting for txTo).
+    pub tx: Vec<u8>,
+    /// The last byte either way (`<maxTo>` counts from here).
+    pub last_activity: Instant,
+    /// The last `#SKTD` parameters (`#SKTD?`, and defaults for omitted ones).
+    pub last_sktd: Option<LegacyTarget>,
+}
+
+impl TelitSocket {
+    /// Whether a connection is up (online or suspended).
+    pub(crate) fn is_connected(&self) -> bool {
+        matches!(self.state, SocketState::Online | SocketState::Suspended)
+    }
+
+    /// The `#SS` state number: 0..5.
+    pub(crate) fn ss_state(&self) -> u8 {
+        match self.state {
+            SocketState::Closed | SocketState::Connecting => 0,
+            SocketState::Online => 1,
+            SocketState::Suspended if self.rx.is_empty() => 2,
+            SocketState::Suspended => 3,
+            SocketState::Listening => 4,
+            SocketState::Incoming => 5,
+        }
+    }
+
+    /// Closed again: everything goes but the `#SI` counters and the last `#SKTD`.
+    pub(crate) fn reset_keeping_counters(&mut self) {
+        *self = TelitSocket {
+            sent: self.sent,
+            received: self.received,
+            acked: self.acked,
+            last_sktd: self.last_sktd.take(),
+            ..TelitSocket::default()
+        };
+    }
 }
 
 /// Everything the IP Easy stack holds.

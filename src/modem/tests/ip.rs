@@ -35,6 +35,7 @@ fn connect(host: &str, port: u16) -> SocketCommand {
         transport: Transport::Tcp,
         host: host.into(),
         port,
+        local_port: None,
     }
 }
 
