@@ -199,6 +199,8 @@ pub(crate) enum TimerKind {
     SmsSubmitted,
     /// A `+CMT`/`+CDS` went unacknowledged (`+CSMS=1`).
     CnmaTimeout,
+    /// Telit `#SGACTCFG`: the next automatic activation attempt of context `cid`.
+    TelitAutoActivation(u32),
 }
 
 /// The emulated module.
@@ -617,6 +619,7 @@ impl Modem {
             TimerKind::AutoSend => self.auto_send(),
             TimerKind::SmsSubmitted => self.sms_submitted(),
             TimerKind::CnmaTimeout => self.cnma_timed_out(),
+            TimerKind::TelitAutoActivation(cid) => self.telit_auto_activation_due(cid),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
@@ -693,6 +696,7 @@ impl Modem {
         if !matches!(cgreg, 1 | 5) {
             self.packet_service_lost();
         }
+        self.telit_packet_service_changed(matches!(cgreg, 1 | 5));
         if matches!(creg, 1 | 5) {
             self.deliver_held_sms();
         }
@@ -931,8 +935,11 @@ fn describe(command: &Command) -> String {
         Form::Set(params) => {
             let texts: Vec<String> = params
                 .iter()
-                .map(|p| {
-                    if p.quoted {
+                .enumerate()
+                .map(|(i, p)| {
+                    if commands::is_secret(&command.name, i) && !p.is_omitted() {
+                        "<password>".to_string()
+                    } else if p.quoted {
                         format!("\"{}\"", p.text)
                     } else {
                         p.text.clone()

@@ -829,3 +829,4 @@ fn seeded_random_lines_never_break_the_modem() {
 mod ip;
 mod sms;
 mod stimuli;
+mod telit_context;
