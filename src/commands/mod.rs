@@ -327,6 +327,7 @@ pub static TABLE: &[Entry] = &[
         telit_context::pktsz,
         "packet size (legacy)"
     ),
+    entry!("#QDNS", TelitIp, telit_context::qdns, "resolve a host name"),
     entry!("#REBOOT", Telit, network::telit_reboot, "reboot"),
     entry!(
         "#SCFG",

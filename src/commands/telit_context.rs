@@ -1,5 +1,5 @@
 //! Telit IP Easy contexts and configuration: `+CGDCONT`/`+CGACT`/`+CGPADDR` (cids 1..5),
-//! `#SGACT`, `#SGACTCFG`, `#GPRS`, `#FRWL`, `#SCFG*`, and the legacy `#PKTSZ`…`#SKTRST`.
+//! `#SGACT`, `#SGACTCFG`, `#GPRS`, `#QDNS`, `#FRWL`, `#SCFG*`, and the legacy `#PKTSZ`…`#SKTRST`.
 
 use std::net::Ipv4Addr;
 
@@ -8,8 +8,10 @@ use super::{
 };
 use crate::at::{Command, Form};
 use crate::modem::Modem;
+use crate::modem::data_mode::Awaiting;
 use crate::modem::telit_ip::{
     Activation, CIDS, CONN_IDS, ContextDefinition, LegacyTarget, SocketConfig, SocketState,
+    TelitDns,
 };
 
 // ----- helpers -----
@@ -454,7 +456,44 @@ pub fn passw(modem: &mut Modem, command: &Command) -> CmdResult {
     }
 }
 
-// ----- firewall -----
+// ----- DNS and firewall -----
+
+/// `AT#QDNS=<name>`: `#QDNS: "<name>","<ip>"` then `OK` once the host answers; a dotted
+/// address answers at once. Failure → 558.
+pub fn qdns(modem: &mut Modem, command: &Command) -> CmdResult {
+    match command.form {
+        Form::Test => Ok(Done::Ok),
+        Form::Set(_) => {
+            at_most(command, 1)?;
+            let name = str_param(command, 0).unwrap_or("").to_string();
+            if name.is_empty() {
+                return Err(CmdError::InvalidParameter);
+            }
+            // [DOC] #QDNS overwrites the #SKTSET address ([UNSURE] with the name asked for).
+            modem.telit.legacy_target.address = name.clone();
+            if let Some(ip) = parse_dotted(&name) {
+                modem.info.push(format!("#QDNS: \"{name}\",\"{ip}\""));
+                return Ok(Done::Ok);
+            }
+            if !modem.telit_packet_service() {
+                modem.explain("#QDNS without GPRS service: context 1 cannot come up → 558");
+                return Err(CmdError::Cme(558));
+            }
+            let query = modem.ip.new_query();
+            modem
+                .telit
+                .dns_queries
+                .push((query, TelitDns::Qdns(name.clone())));
+            modem.awaiting = Some(Awaiting::Qdns { query });
+            modem.explain(format!(
+                "#QDNS: looking up {name:?}; the result waits for the answer"
+            ));
+            modem.push_output(crate::modem::Output::Resolve { query, name });
+            Ok(Done::Stop(None))
+        }
+        _ => Err(CmdError::UnsupportedForm),
+    }
+}
 
 /// `#FRWL: "<ip>","<mask>"` per rule. The manual calls both fields string type without
 /// showing the quotes; a client capture (`#FRWL: "213.12.250.214","255.255.255.0"`) has them,

@@ -72,6 +72,8 @@ pub(crate) enum Awaiting {
         mr: u8,
         command: super::sms::SendCommand,
     },
+    /// Telit `#QDNS` waiting for DNS answer `query`.
+    Qdns { query: u32 },
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.

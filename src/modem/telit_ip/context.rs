@@ -1,11 +1,13 @@
 //! Context activation for IP Easy: `#SGACT`, `#GPRS`, `+CGACT`, auto-activation (`#SGACTCFG`)
 //! and what a context going down does to the sockets using it.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
+use super::super::sockets::Resolution;
 use super::super::{Modem, TimerKind};
-use super::{Activation, CIDS};
+use super::{Activation, CIDS, TelitDns};
 use crate::commands::CmdError;
+use crate::dte::ResultCode;
 
 /// AT parser instances of a Telit module (`#SGACTCFG` urcmode is kept per instance).
 const AT_INSTANCES: u8 = 3;
@@ -158,6 +160,41 @@ impl Modem {
                     m.urc(format!("#SGACT: {ip}"));
                 }
             });
+        }
+    }
+
+    /// The answer to a DNS query of the IP Easy stack (`#QDNS`).
+    pub(crate) fn telit_resolved(&mut self, query: u32, result: Resolution) {
+        let Some(index) = self.telit.dns_queries.iter().position(|(q, _)| *q == query) else {
+            self.explain(format!("DNS answer {query} for nobody ignored"));
+            return;
+        };
+        let (_, purpose) = self.telit.dns_queries.remove(index);
+        match purpose {
+            TelitDns::Qdns(name) => {
+                let address = result.ok().and_then(|addresses| {
+                    addresses.into_iter().find_map(|a| match a {
+                        IpAddr::V4(v4) => Some(v4),
+                        IpAddr::V6(_) => None,
+                    })
+                });
+                if self.awaiting != Some(super::super::data_mode::Awaiting::Qdns { query }) {
+                    self.explain(format!("#QDNS answer for {name:?} came too late: ignored"));
+                    return;
+                }
+                match address {
+                    Some(ip) => {
+                        self.explain(format!("#QDNS: {name} is {ip}"));
+                        self.write_info(&[format!("#QDNS: \"{name}\",\"{ip}\"")]);
+                        self.finish_awaiting(Some(ResultCode::Ok));
+                    }
+                    None => {
+                        self.explain(format!("#QDNS: {name} does not resolve → 558"));
+                        let code = self.error_result(&CmdError::Cme(558));
+                        self.finish_awaiting(Some(code));
+                    }
+                }
+            }
         }
     }
 }

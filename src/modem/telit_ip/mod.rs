@@ -226,6 +226,13 @@ pub(crate) struct TelitSocket {
     pub received: u64,
 }
 
+/// What a DNS query of the IP Easy stack is for (query ids come from `IpStack::new_query`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TelitDns {
+    /// `#QDNS=<name>`: the command's final result waits for the answer.
+    Qdns(String),
+}
+
 /// Everything the IP Easy stack holds.
 #[derive(Debug, Clone)]
 pub(crate) struct TelitIp {
@@ -249,6 +256,8 @@ pub(crate) struct TelitIp {
     pub attached: bool,
     /// `#SGACTCFG` activation attempts made since the last attach, per context.
     pub auto_attempts: [u32; CIDS],
+    /// DNS queries waiting for `Input::Resolved`.
+    pub dns_queries: Vec<(u32, TelitDns)>,
 }
 
 impl TelitIp {
@@ -266,6 +275,7 @@ impl TelitIp {
             auth_type: 1,
             attached: false,
             auto_attempts: [0; CIDS],
+            dns_queries: Vec::new(),
         }
     }
 

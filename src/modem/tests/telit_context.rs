@@ -1,5 +1,5 @@
 //! The Telit IP Easy contexts and configuration on a virtual clock: `+CGDCONT`/`+CGACT`/
-//! `+CGPADDR`, `#SGACT`, `#SGACTCFG`, `#GPRS`, `#FRWL`, `#SCFG*`, the legacy commands, NVM.
+//! `+CGPADDR`, `#SGACT`, `#SGACTCFG`, `#GPRS`, `#QDNS`, `#FRWL`, `#SCFG*`, the legacy commands, NVM.
 
 use std::net::Ipv4Addr;
 
@@ -42,6 +42,12 @@ impl Harness {
     /// The NVM the modem last asked to be saved.
     fn saved_nvm(&self) -> Nvm {
         self.nvm_saves.last().cloned().expect("NVM was saved")
+    }
+
+    /// Answers DNS query `query`.
+    fn resolve(&mut self, query: u32, result: Resolution) -> String {
+        let out = self.apply(Input::Resolved { query, result });
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
@@ -594,6 +600,79 @@ fn gprs_needs_a_socket_on_context_one() {
     h.cmd("AT+CMEE=1");
     assert_eq!(h.cmd("AT#GPRS=1"), ERROR);
     assert_eq!(h.cmd("AT#GPRS=2"), "\r\n+CME ERROR: 4\r\n");
+}
+
+// ----- #QDNS -----
+
+#[test]
+fn qdns_waits_for_the_answer_and_holds_typed_input() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#QDNS=?"), OK);
+    assert_eq!(h.cmd("AT#QDNS=\"www.telit.net\""), "");
+    assert_eq!(
+        std::mem::take(&mut h.socket_requests),
+        vec![Output::Resolve {
+            query: 1,
+            name: "www.telit.net".into()
+        }]
+    );
+    assert_eq!(h.cmd("AT"), "", "held until the result");
+    assert_eq!(
+        h.resolve(
+            1,
+            Ok(vec![
+                "::1".parse().expect("ip"),
+                "81.201.117.177".parse().expect("ip")
+            ])
+        ),
+        "\r\n#QDNS: \"www.telit.net\",\"81.201.117.177\"\r\n\r\nOK\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn qdns_failure_is_558_with_the_real_verbose_text() {
+    let mut h = telit();
+    h.cmd("AT+CMEE=2");
+    assert_eq!(h.cmd("AT#QDNS=nowhere.invalid"), "");
+    assert_eq!(
+        h.resolve(1, Err(SocketFailure::Dns)),
+        "\r\n+CME ERROR: can not resolve DN\r\n"
+    );
+    h.cmd("AT+CMEE=1");
+    h.cmd("AT#QDNS=v6only.example");
+    assert_eq!(
+        h.resolve(2, Ok(vec!["::1".parse().expect("ip")])),
+        "\r\n+CME ERROR: 558\r\n"
+    );
+    assert_eq!(
+        h.resolve(2, Err(SocketFailure::Dns)),
+        "",
+        "answered already"
+    );
+}
+
+#[test]
+fn qdns_of_a_dotted_address_answers_at_once_and_sets_the_sktset_address() {
+    let mut h = telit();
+    assert_eq!(
+        h.cmd("AT#QDNS=\"10.1.2.3\""),
+        "\r\n#QDNS: \"10.1.2.3\",\"10.1.2.3\"\r\n\r\nOK\r\n"
+    );
+    assert!(h.socket_requests.is_empty());
+    assert_eq!(
+        h.cmd("AT#SKTSET?"),
+        "\r\n#SKTSET: 0,3333,\"10.1.2.3\",0,0\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn qdns_needs_gprs_service() {
+    let mut h = telit();
+    h.cmd("AT+CMEE=1");
+    h.cmd("AT+CGATT=0");
+    assert_eq!(h.cmd("AT#QDNS=\"example.com\""), "\r\n+CME ERROR: 558\r\n");
+    assert_eq!(h.cmd("AT#QDNS="), "\r\n+CME ERROR: 4\r\n");
+    assert!(h.socket_requests.is_empty());
 }
 
 // ----- #FRWL -----
