@@ -485,6 +485,10 @@ pub fn qdns(modem: &mut Modem, command: &Command) -> CmdResult {
                 .dns_queries
                 .push((query, TelitDns::Qdns(name.clone())));
             modem.awaiting = Some(Awaiting::Qdns { query });
+            modem.schedule(
+                modem.profile.telit_ip.qdns_timeout_ms,
+                crate::modem::TimerKind::QdnsTimeout(query),
+            );
             modem.explain(format!(
                 "#QDNS: looking up {name:?}; the result waits for the answer"
             ));

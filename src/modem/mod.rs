@@ -201,6 +201,8 @@ pub(crate) enum TimerKind {
     CnmaTimeout,
     /// Telit `#SGACTCFG`: the next automatic activation attempt of context `cid`.
     TelitAutoActivation(u32),
+    /// Telit `#QDNS` DNS query `n` went unanswered.
+    QdnsTimeout(u32),
 }
 
 /// The emulated module.
@@ -620,6 +622,7 @@ impl Modem {
             TimerKind::SmsSubmitted => self.sms_submitted(),
             TimerKind::CnmaTimeout => self.cnma_timed_out(),
             TimerKind::TelitAutoActivation(cid) => self.telit_auto_activation_due(cid),
+            TimerKind::QdnsTimeout(query) => self.telit_qdns_timed_out(query),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

@@ -95,6 +95,8 @@ pub struct TelitIpProfile {
     pub firewall_max_rules: usize,
     /// Longest `#USERID`/`#PASSW` and what their test forms print ([UNSURE] suggested 50).
     pub auth_max_len: usize,
+    /// `#QDNS` gives up (558) when the host has not answered by then ([DOC] §3.2.4: 20 s).
+    pub qdns_timeout_ms: u64,
 }
 
 /// Telit's values, shared by the SIM900 entry (which has no IP Easy commands).
@@ -103,6 +105,7 @@ const TELIT_IP_LIMITS: TelitIpProfile = TelitIpProfile {
     context_limit_error: 555,
     firewall_max_rules: 10,
     auth_max_len: 50,
+    qdns_timeout_ms: 20_000,
 };
 
 /// One message memory (`+CPMS`) and how many messages it holds.

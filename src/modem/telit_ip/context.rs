@@ -163,6 +163,22 @@ impl Modem {
         }
     }
 
+    /// `#QDNS` asked too long ago: 558, and a late answer is ignored.
+    pub(crate) fn telit_qdns_timed_out(&mut self, query: u32) {
+        let Some(index) = self.telit.dns_queries.iter().position(|(q, _)| *q == query) else {
+            return;
+        };
+        self.telit.dns_queries.remove(index);
+        if self.awaiting == Some(super::super::data_mode::Awaiting::Qdns { query }) {
+            self.explain(format!(
+                "#QDNS: no answer in {} ms → 558",
+                self.profile.telit_ip.qdns_timeout_ms
+            ));
+            let code = self.error_result(&CmdError::Cme(558));
+            self.finish_awaiting(Some(code));
+        }
+    }
+
     /// The answer to a DNS query of the IP Easy stack (`#QDNS`).
     pub(crate) fn telit_resolved(&mut self, query: u32, result: Resolution) {
         let Some(index) = self.telit.dns_queries.iter().position(|(q, _)| *q == query) else {
@@ -170,6 +186,7 @@ impl Modem {
             return;
         };
         let (_, purpose) = self.telit.dns_queries.remove(index);
+        self.cancel_timers(TimerKind::QdnsTimeout(query));
         match purpose {
             TelitDns::Qdns(name) => {
                 let address = result.ok().and_then(|addresses| {

@@ -652,6 +652,21 @@ fn qdns_failure_is_558_with_the_real_verbose_text() {
 }
 
 #[test]
+fn qdns_gives_up_after_20_s_without_an_answer() {
+    let mut h = telit();
+    h.cmd("AT+CMEE=1");
+    assert_eq!(h.cmd("AT#QDNS=\"slow.example\""), "");
+    assert_eq!(h.advance(19_999), b"");
+    assert_eq!(h.advance(1), b"\r\n+CME ERROR: 558\r\n");
+    assert_eq!(
+        h.resolve(1, Ok(vec!["10.0.0.1".parse().expect("ip")])),
+        "",
+        "too late"
+    );
+    assert_eq!(h.cmd("AT"), OK);
+}
+
+#[test]
 fn qdns_of_a_dotted_address_answers_at_once_and_sets_the_sktset_address() {
     let mut h = telit();
     assert_eq!(
