@@ -9,6 +9,7 @@ mod network;
 mod simcom_ip;
 mod sms;
 mod sms_store;
+mod telit_context;
 mod telit_socket;
 
 use crate::at::{Command, Form, Param};
@@ -140,12 +141,25 @@ pub static TABLE: &[Entry] = &[
     ),
     entry!("+CGACT", Simcom, simcom_ip::cgact, "PDP context activation"),
     entry!(
+        "+CGACT",
+        TelitIp,
+        telit_context::cgact,
+        "PDP context activation"
+    ),
+    entry!(
         "+CGDCONT",
         Simcom,
         simcom_ip::cgdcont,
         "PDP context definition"
     ),
+    entry!(
+        "+CGDCONT",
+        TelitIp,
+        telit_context::cgdcont,
+        "PDP context definition"
+    ),
     entry!("+CGPADDR", Simcom, simcom_ip::cgpaddr, "PDP address"),
+    entry!("+CGPADDR", TelitIp, telit_context::cgpaddr, "PDP address"),
     entry!("+CIFSR", Simcom, simcom_ip::cifsr, "local IP address"),
     entry!(
         "+CIICR",
@@ -283,14 +297,95 @@ pub static TABLE: &[Entry] = &[
     entry!("#CGMI", Telit, identity::telit_manufacturer, "manufacturer"),
     entry!("#CGMM", Telit, identity::telit_model, "model"),
     entry!("#CGMR", Telit, identity::telit_revision, "revision"),
+    entry!(
+        "#CGPADDR",
+        TelitIp,
+        telit_context::hash_cgpaddr,
+        "PDP address"
+    ),
     entry!("#CGSN", Telit, identity::telit_imei, "IMEI"),
+    entry!(
+        "#DSTO",
+        TelitIp,
+        telit_context::dsto,
+        "data sending timeout (legacy)"
+    ),
+    entry!("#E2ESC", TelitIp, telit_context::e2esc, "escape guard time"),
+    entry!("#FRWL", TelitIp, telit_context::frwl, "firewall"),
+    entry!(
+        "#GPRS",
+        TelitIp,
+        telit_context::gprs,
+        "context 1 activation"
+    ),
+    entry!(
+        "#PASSW",
+        TelitIp,
+        telit_context::passw,
+        "authentication password"
+    ),
+    entry!(
+        "#PKTSZ",
+        TelitIp,
+        telit_context::pktsz,
+        "packet size (legacy)"
+    ),
+    entry!("#QDNS", TelitIp, telit_context::qdns, "resolve a host name"),
     entry!("#REBOOT", Telit, network::telit_reboot, "reboot"),
-    entry!("#SELINT", Telit, basic::selint, "interface style"),
-    entry!("#SHDN", Telit, network::telit_shutdown, "power off"),
     entry!("#SA", TelitIp, telit_socket::sa, "accept a connection"),
+    entry!(
+        "#SCFG",
+        TelitIp,
+        telit_context::scfg,
+        "socket configuration"
+    ),
+    entry!(
+        "#SCFGEXT",
+        TelitIp,
+        telit_context::scfgext,
+        "socket configuration (extended)"
+    ),
+    entry!(
+        "#SCFGEXT2",
+        TelitIp,
+        telit_context::scfgext2,
+        "socket configuration (extended 2)"
+    ),
     entry!("#SD", TelitIp, telit_socket::sd, "socket dial"),
+    entry!("#SELINT", Telit, basic::selint, "interface style"),
+    entry!(
+        "#SGACT",
+        TelitIp,
+        telit_context::sgact,
+        "context activation"
+    ),
+    entry!(
+        "#SGACTAUTH",
+        TelitIp,
+        telit_context::sgactauth,
+        "authentication type"
+    ),
+    entry!(
+        "#SGACTCFG",
+        TelitIp,
+        telit_context::sgactcfg,
+        "automatic context activation"
+    ),
     entry!("#SH", TelitIp, telit_socket::sh, "socket shutdown"),
+    entry!("#SHDN", Telit, network::telit_shutdown, "power off"),
     entry!("#SI", TelitIp, telit_socket::si, "socket information"),
+    entry!(
+        "#SKIPESC",
+        TelitIp,
+        telit_context::skipesc,
+        "keep +++ from the peer"
+    ),
+    entry!(
+        "#SKTCT",
+        TelitIp,
+        telit_context::sktct,
+        "connect timeout (legacy)"
+    ),
     entry!("#SKTD", TelitIp, telit_socket::sktd, "legacy socket dial"),
     entry!("#SKTL", TelitIp, telit_socket::sktl, "legacy socket listen"),
     entry!(
@@ -298,6 +393,30 @@ pub static TABLE: &[Entry] = &[
         TelitIp,
         telit_socket::sktop,
         "legacy socket open (#SKTSET target)"
+    ),
+    entry!(
+        "#SKTRST",
+        TelitIp,
+        telit_context::sktrst,
+        "legacy socket parameters to factory"
+    ),
+    entry!(
+        "#SKTSAV",
+        TelitIp,
+        telit_context::sktsav,
+        "save legacy socket parameters"
+    ),
+    entry!(
+        "#SKTSET",
+        TelitIp,
+        telit_context::sktset,
+        "legacy socket target"
+    ),
+    entry!(
+        "#SKTTO",
+        TelitIp,
+        telit_context::sktto,
+        "inactivity timeout (legacy)"
     ),
     entry!("#SL", TelitIp, telit_socket::sl, "socket listen (TCP)"),
     entry!(
@@ -326,6 +445,12 @@ pub static TABLE: &[Entry] = &[
         telit_socket::ssendext,
         "send raw bytes in command mode"
     ),
+    entry!(
+        "#USERID",
+        TelitIp,
+        telit_context::userid,
+        "authentication user"
+    ),
 ];
 
 /// The entry for `name` if the profile answers it.
@@ -342,8 +467,12 @@ pub fn supported(profile: &Profile) -> impl Iterator<Item = &'static Entry> + '_
 
 /// The `+CLAC` lines for a profile: `AT` + name, S-registers one by one.
 pub fn clac_lines(profile: &Profile) -> Vec<String> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
     for entry in supported(profile) {
+        let line = format!("AT{}", entry.name);
+        if lines.contains(&line) {
+            continue;
+        }
         if entry.name == "S" {
             lines.extend(
                 profile
@@ -352,7 +481,7 @@ pub fn clac_lines(profile: &Profile) -> Vec<String> {
                     .map(|r| format!("ATS{}", r.index)),
             );
         } else {
-            lines.push(format!("AT{}", entry.name));
+            lines.push(line);
         }
     }
     lines
@@ -370,22 +499,30 @@ pub fn markdown_table() -> String {
         out.push_str("---|");
     }
     out.push('\n');
-    for entry in TABLE {
+    // One row per name: a name several families define (`+CGACT`) is one command to a reader.
+    for (index, entry) in TABLE.iter().enumerate() {
+        if TABLE[..index].iter().any(|e| e.name == entry.name) {
+            continue;
+        }
         let shown = match entry.name {
             "S" => "`ATSn?` `ATSn=`".to_string(),
             name => format!("`AT{name}`"),
         };
         out.push_str(&format!("| {shown} | {} |", entry.summary));
         for profile in PROFILES {
-            out.push_str(if profile.has_family(entry.family) {
-                " yes |"
-            } else {
-                " — |"
-            });
+            let answered = TABLE
+                .iter()
+                .any(|e| e.name == entry.name && profile.has_family(e.family));
+            out.push_str(if answered { " yes |" } else { " — |" });
         }
         out.push('\n');
     }
     out
+}
+
+/// Whether parameter `index` of `name` is a password, kept out of explanations.
+pub(crate) fn is_secret(name: &str, index: usize) -> bool {
+    matches!((name, index), ("#PASSW", 0) | ("#SGACT", 3) | ("+CSTT", 2))
 }
 
 /// The text of a `+CME ERROR` code under `+CMEE=2`.
@@ -421,6 +558,30 @@ pub fn cme_text(profile: &Profile, code: u16) -> &'static str {
         31 => "network timeout",
         32 => "network not allowed - emergency call only",
         100 => "unknown",
+        // Telit IP Easy (SELINT 2).
+        550 => "generic undocumented error",
+        551 => "wrong state",
+        552 => "wrong mode",
+        553 => "context already activated",
+        554 => "stack already active",
+        555 => "activation failed",
+        556 => "context not opened",
+        557 => "cannot setup socket",
+        558 => "cannot resolve DN",
+        559 => "time-out in opening socket",
+        560 => "cannot open socket",
+        561 => "remote disconnected or time-out",
+        562 => "connection failed",
+        563 => "tx error",
+        564 => "already listening",
+        566 => "can not resume socket",
+        567 => "wrong APN",
+        568 => "wrong PDP",
+        569 => "service not supported",
+        570 => "QOS not accepted",
+        571 => "NSAPI already used",
+        572 => "LLC or SNDCP failure",
+        573 => "network reject",
         765 => "invalid input value",
         766 => "Unsupported mode",
         767 => "Operation failed",
@@ -560,12 +721,32 @@ mod tests {
     use crate::modem::profile::{PROFILES, SIM900, TELIT};
 
     #[test]
-    fn table_names_are_unique() {
-        let mut names: Vec<&str> = TABLE.iter().map(|e| e.name).collect();
-        names.sort_unstable();
-        let before = names.len();
-        names.dedup();
-        assert_eq!(before, names.len());
+    fn no_profile_answers_one_name_twice() {
+        for profile in PROFILES {
+            let mut names: Vec<&str> = supported(profile).map(|e| e.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "{}", profile.id);
+        }
+    }
+
+    #[test]
+    fn a_name_of_two_families_is_one_readme_row_and_one_clac_line() {
+        let table = markdown_table();
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| `AT+CGDCONT`"))
+            .collect();
+        assert_eq!(
+            rows,
+            ["| `AT+CGDCONT` | PDP context definition | yes | yes |"]
+        );
+        for profile in PROFILES {
+            let lines = clac_lines(profile);
+            let count = lines.iter().filter(|l| *l == "AT+CGACT").count();
+            assert_eq!(count, 1, "{}", profile.id);
+        }
     }
 
     #[test]

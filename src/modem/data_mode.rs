@@ -82,6 +82,8 @@ pub(crate) enum Awaiting {
     TelitOpen { conn: usize },
     /// Telit socket `conn` starting to listen (`#SL`, `#SLUDP`, `#SKTL`).
     TelitListen { conn: usize },
+    /// Telit `#QDNS` waiting for DNS answer `query`.
+    Qdns { query: u32 },
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.

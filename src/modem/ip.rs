@@ -726,7 +726,7 @@ impl Modem {
 
     pub(crate) fn resolved(&mut self, query: u32, result: Resolution) {
         let Some(index) = self.ip.dns_queries.iter().position(|(q, _)| *q == query) else {
-            self.explain(format!("DNS answer {query} for nobody ignored"));
+            self.telit_resolved(query, result);
             return;
         };
         let (_, purpose) = self.ip.dns_queries.remove(index);

@@ -227,6 +227,10 @@ pub(crate) enum TimerKind {
     TelitTxTimeout(SocketId),
     /// A Telit socket may have been idle for `<maxTo>`.
     TelitInactivity(SocketId),
+    /// Telit `#SGACTCFG`: the next automatic activation attempt of context `cid`.
+    TelitAutoActivation(u32),
+    /// Telit `#QDNS` DNS query `n` went unanswered.
+    QdnsTimeout(u32),
 }
 
 impl TimerKind {
@@ -923,6 +927,8 @@ impl Modem {
             TimerKind::TelitConnectTimeout(socket) => self.telit_connect_timed_out(socket),
             TimerKind::TelitTxTimeout(socket) => self.telit_tx_timed_out(socket),
             TimerKind::TelitInactivity(socket) => self.telit_inactivity(socket),
+            TimerKind::TelitAutoActivation(cid) => self.telit_auto_activation_due(cid),
+            TimerKind::QdnsTimeout(query) => self.telit_qdns_timed_out(query),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;
@@ -999,6 +1005,7 @@ impl Modem {
         if !matches!(cgreg, 1 | 5) {
             self.packet_service_lost();
         }
+        self.telit_packet_service_changed(matches!(cgreg, 1 | 5));
         if matches!(creg, 1 | 5) {
             self.deliver_held_sms();
         }
@@ -1245,8 +1252,11 @@ fn describe(command: &Command) -> String {
         Form::Set(params) => {
             let texts: Vec<String> = params
                 .iter()
-                .map(|p| {
-                    if p.quoted {
+                .enumerate()
+                .map(|(i, p)| {
+                    if commands::is_secret(&command.name, i) && !p.is_omitted() {
+                        "<password>".to_string()
+                    } else if p.quoted {
                         format!("\"{}\"", p.text)
                     } else {
                         p.text.clone()

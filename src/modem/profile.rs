@@ -98,6 +98,31 @@ pub struct TelitSocketProfile {
     pub max_recv: usize,
 }
 
+/// Limits of the Telit IP Easy contexts (`#SGACT`, `#FRWL`, `#USERID`) where the manuals are
+/// silent or vague; the SIM900 has no IP Easy family and never reads them.
+#[derive(Debug)]
+pub struct TelitIpProfile {
+    /// PDP contexts active at once ([APPNOTE] IP Easy guide §3.2.1.3: 2).
+    pub max_active_contexts: usize,
+    /// The `+CME ERROR` for one activation more than that ([INFERRED] 555 activation failed).
+    pub context_limit_error: u16,
+    /// `#FRWL` ACCEPT rules kept at most ([UNSURE] undocumented).
+    pub firewall_max_rules: usize,
+    /// Longest `#USERID`/`#PASSW` and what their test forms print ([UNSURE] suggested 50).
+    pub auth_max_len: usize,
+    /// `#QDNS` gives up (558) when the host has not answered by then ([DOC] §3.2.4: 20 s).
+    pub qdns_timeout_ms: u64,
+}
+
+/// Telit's values, shared by the SIM900 entry (which has no IP Easy commands).
+const TELIT_IP_LIMITS: TelitIpProfile = TelitIpProfile {
+    max_active_contexts: 2,
+    context_limit_error: 555,
+    firewall_max_rules: 10,
+    auth_max_len: 50,
+    qdns_timeout_ms: 20_000,
+};
+
 /// One message memory (`+CPMS`) and how many messages it holds.
 #[derive(Debug, Clone, Copy)]
 pub struct SmsMemory {
@@ -193,6 +218,7 @@ pub struct Profile {
     pub sim_hotplug: SimHotplug,
     pub ip: IpProfile,
     pub telit_socket: TelitSocketProfile,
+    pub telit_ip: TelitIpProfile,
     pub sms: SmsProfile,
 }
 
@@ -312,6 +338,7 @@ pub static SIM900: Profile = Profile {
         wait_tm_unit_ms: 100,
     },
     telit_socket: TELIT_SOCKETS,
+    telit_ip: TELIT_IP_LIMITS,
     // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
     // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
     sms: SmsProfile {
@@ -406,6 +433,7 @@ pub static TELIT: Profile = Profile {
         wait_tm_unit_ms: 100,
     },
     telit_socket: TELIT_SOCKETS,
+    telit_ip: TELIT_IP_LIMITS,
     // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
     // gives 321; capacities as the SIM900's.
     sms: SmsProfile {

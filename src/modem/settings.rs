@@ -44,6 +44,9 @@ pub struct Settings {
     pub ifc: (u32, u32),
     pub icf: (u32, u32),
     pub csclk: u32,
+    /// Telit `#SGACTCFG` urcmode of this AT instance, per context 1..5: 1 prints
+    /// `#SGACT: <ip>` here after an automatic activation.
+    pub sgact_urc_mode: [u32; 5],
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Settings {
             ifc: profile.factory_ifc,
             icf: (3, 3),
             csclk: 0,
+            sgact_urc_mode: [0; 5],
         }
     }
 

@@ -859,4 +859,5 @@ mod ip;
 mod mux;
 mod sms;
 mod stimuli;
+mod telit_context;
 mod telit_socket;

@@ -123,10 +123,36 @@ impl Default for LegacyTarget {
     }
 }
 
+/// A `+CGDCONT` definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContextDefinition {
+    pub pdp_type: String,
+    pub apn: String,
+    pub pdp_addr: String,
+    pub d_comp: u32,
+    pub h_comp: u32,
+}
+
+impl Default for ContextDefinition {
+    /// `"IP"` with the subscribed APN (empty) and a dynamic address.
+    fn default() -> Self {
+        ContextDefinition {
+            pdp_type: "IP".into(),
+            apn: String::new(),
+            pdp_addr: String::new(),
+            d_comp: 0,
+            h_comp: 0,
+        }
+    }
+}
+
 /// What of the IP Easy stack survives a reboot (spec §6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TelitIpNvm {
+    /// `+CGDCONT` of cids 1..5 ([DOC] §3.3: stored in NVM as soon as set).
+    pub definitions: [Option<ContextDefinition>; CIDS],
     pub sockets: [SocketConfig; CONN_IDS],
     pub auto_activation: [AutoActivation; CIDS],
     /// `#SKTSET` as `#SKTSAV` stored it.
@@ -139,6 +165,8 @@ pub struct TelitIpNvm {
 impl Default for TelitIpNvm {
     fn default() -> Self {
         TelitIpNvm {
+            // [OBS] a fresh GE865 has context 1 defined with an empty APN.
+            definitions: [Some(ContextDefinition::default()), None, None, None, None],
             sockets: std::array::from_fn(|i| SocketConfig::factory(i + 1)),
             auto_activation: [AutoActivation::default(); CIDS],
             legacy_target: LegacyTarget::default(),
@@ -157,21 +185,11 @@ pub(crate) enum Activation {
     Cgact,
 }
 
-/// One PDP context: its `+CGDCONT` definition and whether it is up.
+/// One PDP context's state (its definition is in `TelitIpNvm::definitions`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Context {
-    pub definition: Option<ContextDefinition>,
     /// The address and how it was activated, while active.
     pub active: Option<(Ipv4Addr, Activation)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ContextDefinition {
-    pub pdp_type: String,
-    pub apn: String,
-    pub pdp_addr: String,
-    pub d_comp: u32,
-    pub h_comp: u32,
 }
 
 /// `#SS` states 0..5.
@@ -285,6 +303,13 @@ impl TelitSocket {
     }
 }
 
+/// What a DNS query of the IP Easy stack is for (query ids come from `IpStack::new_query`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TelitDns {
+    /// `#QDNS=<name>`: the command's final result waits for the answer.
+    Qdns(String),
+}
+
 /// Everything the IP Easy stack holds.
 #[derive(Debug, Clone)]
 pub(crate) struct TelitIp {
@@ -302,30 +327,72 @@ pub(crate) struct TelitIp {
     /// `#USERID` / `#PASSW` (working copies).
     pub user_id: String,
     pub password: String,
+    /// `#SGACTAUTH`: 0 none, 1 PAP (factory), 2 CHAP; volatile.
+    pub auth_type: u32,
+    /// GPRS service as last seen (attach and loss are edges for auto-activation).
+    pub attached: bool,
+    /// `#SGACTCFG` activation attempts made since the last attach, per context.
+    pub auto_attempts: [u32; CIDS],
+    /// DNS queries waiting for `Input::Resolved`.
+    pub dns_queries: Vec<(u32, TelitDns)>,
 }
 
 impl TelitIp {
     pub(crate) fn new(nvm: TelitIpNvm) -> TelitIp {
-        let mut contexts: [Context; CIDS] = Default::default();
-        // [OBS] a fresh GE865 has context 1 defined with an empty APN.
-        contexts[0].definition = Some(ContextDefinition {
-            pdp_type: "IP".into(),
-            apn: String::new(),
-            pdp_addr: String::new(),
-            d_comp: 0,
-            h_comp: 0,
-        });
         TelitIp {
             legacy_target: nvm.legacy_target.clone(),
             user_id: nvm.legacy_user.clone(),
             password: nvm.legacy_password.clone(),
             nvm,
-            contexts,
+            contexts: Default::default(),
             sockets: Default::default(),
             firewall: Vec::new(),
             skip_esc: 0,
             e2esc_s: 0,
+            auth_type: 1,
+            attached: false,
+            auto_attempts: [0; CIDS],
+            dns_queries: Vec::new(),
         }
+    }
+
+    /// Context `cid` (1..=5), or `None` out of range.
+    pub(crate) fn context(&self, cid: u32) -> Option<&Context> {
+        self.contexts.get((cid as usize).checked_sub(1)?)
+    }
+
+    pub(crate) fn context_mut(&mut self, cid: u32) -> Option<&mut Context> {
+        self.contexts.get_mut((cid as usize).checked_sub(1)?)
+    }
+
+    /// The `+CGDCONT` definition of context `cid` (1..=5).
+    pub(crate) fn definition(&self, cid: u32) -> Option<&ContextDefinition> {
+        self.nvm
+            .definitions
+            .get((cid as usize).checked_sub(1)?)?
+            .as_ref()
+    }
+
+    /// Whether context `cid` is up, however it was activated.
+    pub(crate) fn is_active(&self, cid: u32) -> bool {
+        self.context(cid).is_some_and(|c| c.active.is_some())
+    }
+
+    /// The cids (1..=5) defined with `+CGDCONT`, in order.
+    pub(crate) fn defined_cids(&self) -> Vec<u32> {
+        (1..=CIDS as u32)
+            .filter(|&cid| self.definition(cid).is_some())
+            .collect()
+    }
+
+    /// Whether at least one socket is bound (`#SCFG`) to context `cid`.
+    pub(crate) fn socket_bound_to(&self, cid: u32) -> bool {
+        self.nvm.sockets.iter().any(|s| s.cid == cid)
+    }
+
+    /// How many contexts are up, however they were activated.
+    pub(crate) fn active_contexts(&self) -> usize {
+        self.contexts.iter().filter(|c| c.active.is_some()).count()
     }
 
     /// The configuration of `conn_id` (1..=6).
