@@ -9,9 +9,6 @@ use super::{Activation, CIDS, TelitDns};
 use crate::commands::CmdError;
 use crate::dte::ResultCode;
 
-/// AT parser instances of a Telit module (`#SGACTCFG` urcmode is kept per instance).
-const AT_INSTANCES: u8 = 3;
-
 impl Modem {
     /// Context `cid` went down (deactivated, network loss): its sockets close.
     pub(crate) fn telit_context_down(&mut self, cid: u32) {
@@ -153,14 +150,11 @@ impl Modem {
     /// `#SGACT: <ip>` on every instance whose `#SGACTCFG` urcmode for `cid` is 1.
     fn telit_sgact_urc(&mut self, cid: u32, ip: Ipv4Addr) {
         let index = cid as usize - 1;
-        for instance in 1..=AT_INSTANCES {
-            self.on_instance(instance, |m| {
-                // `on_instance` of an instance that is not there runs elsewhere: skip it.
-                if m.instance() == instance && m.settings.sgact_urc_mode[index] == 1 {
-                    m.urc(format!("#SGACT: {ip}"));
-                }
-            });
-        }
+        self.on_every_instance(|m| {
+            if m.settings.sgact_urc_mode[index] == 1 {
+                m.urc(format!("#SGACT: {ip}"));
+            }
+        });
     }
 
     /// `#QDNS` asked too long ago: 558, and a late answer is ignored.

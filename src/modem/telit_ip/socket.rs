@@ -334,8 +334,7 @@ impl Modem {
         }
         if let Origin::LegacyOpen { activated: true } = origin {
             self.explain("the #SKTOP socket closed: context 1, which it brought up, goes down");
-            self.telit.contexts[0].active = None;
-            self.telit_sockets_lost_context(1);
+            self.telit_context_down(1);
         }
     }
 
@@ -993,13 +992,9 @@ impl Modem {
         if self.telit.ip_easy_address(1).is_some() {
             return Ok(false);
         }
-        if !matches!(self.radio.cgreg_stat(&self.config.network), 1 | 5) {
-            return Err(());
-        }
-        let ip = self.local_ip();
-        self.explain(format!("#SKTOP: context 1 activated ({ip})"));
-        self.telit.contexts[0].active = Some((ip, Activation::IpEasy));
-        Ok(true)
+        self.telit_activate(1, Activation::IpEasy)
+            .map(|_| true)
+            .map_err(|_| ())
     }
 
     /// `#SS` line of socket `conn`.

@@ -143,3 +143,44 @@ fn state_shows_instance_one_at_the_top_and_every_instance_in_the_list() {
     assert!(!state.cmux);
     assert!(Harness::sim900().modem.state().instances.is_empty());
 }
+
+#[test]
+fn a_socket_rings_only_on_the_instance_that_opened_it() {
+    let mut h = telit_with_instances();
+    h.send(b"ATE0\r");
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.send_on(2, b"AT#SD=2,0,5000,\"127.0.0.1\",0,0,1\r"),
+        b"AT#SD=2,0,5000,\"127.0.0.1\",0,0,1\r"
+    );
+    let socket = match h.socket_requests.last() {
+        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
+        other => panic!("expected a connect, got {other:?}"),
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
+    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+    assert_eq!(
+        h.apply(Input::Socket(
+            socket,
+            SocketEvent::Connected { local, peer }
+        )),
+        b""
+    );
+    assert_eq!(
+        h.take_instance(2),
+        b"\r\nOK\r\n",
+        "the #SD result on instance 2"
+    );
+    assert_eq!(
+        h.apply(Input::Socket(socket, SocketEvent::Data(b"hello".to_vec()))),
+        b"",
+        "instance 1 hears nothing"
+    );
+    assert_eq!(h.take_instance(2), b"\r\nSRING: 2\r\n");
+    assert_eq!(h.take_instance(3), b"");
+    assert_eq!(
+        h.cmd("AT#SH=2"),
+        "\r\nERROR\r\n",
+        "only the owner may close it (551 under +CMEE=1)"
+    );
+}

@@ -154,3 +154,54 @@ fn msc_dtr_drop_under_d2_is_a_dtr_drop_for_that_instance_only() {
     assert!(!h.modem.on_instance(2, |m| m.dtr));
     assert!(h.modem.on_instance(1, |m| m.dtr));
 }
+
+#[test]
+fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
+    let (mut h, mut frames) = muxed();
+    let out = frames.frames(&h.send(&client_uih(1, b"AT#SGACT=1,1\r")));
+    assert_eq!(
+        data_on(&out, 1),
+        b"AT#SGACT=1,1\r\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n"
+    );
+    h.send(&client_uih(1, b"AT#SD=1,0,5000,\"127.0.0.1\"\r"));
+    let socket = match h.socket_requests.last() {
+        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
+        other => panic!("expected a connect, got {other:?}"),
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
+    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+    let out = frames.frames(&h.apply(Input::Socket(
+        socket,
+        SocketEvent::Connected { local, peer },
+    )));
+    assert!(data_on(&out, 1).ends_with(b"\r\nCONNECT\r\n"));
+    h.advance(2000);
+    h.send(&client_uih(1, b"+++"));
+    h.advance(6000); // past the guard time, and txTo (5 s) sends the partial packet
+    let sent: Vec<u8> = h
+        .socket_requests
+        .iter()
+        .filter_map(|r| match r {
+            Output::Socket(id, SocketCommand::Send(bytes)) if *id == socket => Some(bytes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        sent, b"+++",
+        "no escape under CMUX: the guarded +++ is data"
+    );
+    let brk = Signals {
+        rtc: true,
+        rtr: true,
+        break_signal: true,
+        ..Signals::default()
+    };
+    let out = frames.frames(&h.send(&client_msc(1, brk)));
+    assert_eq!(data_on(&out, 1), b"\r\nOK\r\n", "MSC break: command mode");
+    let out = frames.frames(&h.send(&client_uih(1, b"AT#SS=1\r")));
+    assert_eq!(
+        data_on(&out, 1),
+        b"AT#SS=1\r\r\n#SS: 1,2,10.64.0.2,40000,127.0.0.1,5000\r\n\r\nOK\r\n"
+    );
+}
