@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use simodem::cmux::{
     Deframer, Frame, Kind, Signals, TELIT_N1, client_disc, client_msc, client_sabm, client_uih,
-    control,
+    control, payload_on,
 };
 use simodem::network::ModemSpec;
 use support::{Port, TIMEOUT, World};
@@ -33,15 +33,6 @@ fn read_frames(
         }
     }
     frames
-}
-
-/// What UIH frames carried on `dlci`.
-fn data_on(frames: &[Frame], dlci: u8) -> Vec<u8> {
-    frames
-        .iter()
-        .filter(|f| f.dlci == dlci && f.kind == Kind::Uih)
-        .flat_map(|f| f.info.clone())
-        .collect()
 }
 
 fn telit(dir: &std::path::Path) -> World {
@@ -89,10 +80,10 @@ fn a_cmux_client_runs_three_instances_over_one_pty_and_returns_to_at() {
     ] {
         port.send(&client_uih(dlci, command));
         let got = read_frames(&mut port, &mut deframer, |f| {
-            data_on(f, dlci).len() >= answer.len()
+            payload_on(f, dlci).len() >= answer.len()
         });
         assert_eq!(
-            String::from_utf8_lossy(&data_on(&got, dlci)),
+            String::from_utf8_lossy(&payload_on(&got, dlci)),
             String::from_utf8_lossy(answer)
         );
     }

@@ -7,6 +7,15 @@ use super::frame::{Kind, encode_frame, encode_frame_into};
 /// Telit's fixed N1 (information bytes per frame) in `+CMUX=0` [telit.md D.3].
 pub const TELIT_N1: usize = 128;
 
+/// The bytes the modem's UIH frames carried on `dlci`, in order.
+pub fn payload_on(frames: &[super::frame::Frame], dlci: u8) -> Vec<u8> {
+    frames
+        .iter()
+        .filter(|f| f.dlci == dlci && f.kind == Kind::Uih)
+        .flat_map(|f| f.info.iter().copied())
+        .collect()
+}
+
 /// SABM (P = 1) opening `dlci`; on DLCI 0 it starts the multiplexer.
 pub fn client_sabm(dlci: u8) -> Vec<u8> {
     encode_frame(dlci, true, Kind::Sabm, true, &[])

@@ -10,7 +10,7 @@ mod tests;
 
 pub use client::{
     TELIT_N1, client_cld, client_control, client_disc, client_msc, client_pn, client_sabm,
-    client_test, client_uih,
+    client_test, client_uih, payload_on,
 };
 pub use control::{Command, Message, Params, Signals};
 pub use frame::{

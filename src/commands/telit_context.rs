@@ -56,6 +56,16 @@ fn context_active(modem: &Modem, cid: u32) -> bool {
     modem.telit.is_active(cid)
 }
 
+/// `<name>: <cid>,<0|1>` for every defined context (`+CGACT?`, `#SGACT?`).
+fn activation_lines(modem: &Modem, name: &str) -> Vec<String> {
+    modem
+        .telit
+        .defined_cids()
+        .into_iter()
+        .map(|cid| format!("{name}: {cid},{}", u8::from(context_active(modem, cid))))
+        .collect()
+}
+
 /// The address `+CGPADDR`/`#CGPADDR` print: the one in use, else a static one from
 /// `+CGDCONT`, else empty.
 fn context_address_text(modem: &Modem, cid: u32) -> String {
@@ -153,12 +163,7 @@ pub fn cgact(modem: &mut Modem, command: &Command) -> CmdResult {
             Ok(Done::Ok)
         }
         Form::Read => {
-            let lines: Vec<String> = modem
-                .telit
-                .defined_cids()
-                .into_iter()
-                .map(|cid| format!("+CGACT: {cid},{}", u8::from(context_active(modem, cid))))
-                .collect();
+            let lines = activation_lines(modem, "+CGACT");
             modem.info.extend(lines);
             Ok(Done::Ok)
         }
@@ -264,12 +269,7 @@ pub fn sgact(modem: &mut Modem, command: &Command) -> CmdResult {
             Ok(Done::Ok)
         }
         Form::Read => {
-            let lines: Vec<String> = modem
-                .telit
-                .defined_cids()
-                .into_iter()
-                .map(|cid| format!("#SGACT: {cid},{}", u8::from(context_active(modem, cid))))
-                .collect();
+            let lines = activation_lines(modem, "#SGACT");
             modem.info.extend(lines);
             Ok(Done::Ok)
         }

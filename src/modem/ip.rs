@@ -484,7 +484,7 @@ impl Modem {
                 self.cancel_timers(TimerKind::ConnectTimeout(socket));
                 self.explain(format!(
                     "connection {n}: {} → CONNECT FAIL",
-                    failure_text(&failure)
+                    failure.to_string()
                 ));
                 self.ip.links[n] = None;
                 self.urc(format!("{prefix}CONNECT FAIL"));
@@ -530,7 +530,7 @@ impl Modem {
             SocketEvent::Failed(failure) => {
                 self.explain(format!(
                     "server could not listen: {} → SERVER CLOSE",
-                    failure_text(&failure)
+                    failure.to_string()
                 ));
                 self.ip.server = None;
                 self.urc("SERVER CLOSE");
@@ -764,15 +764,5 @@ fn event_name(event: &SocketEvent) -> &'static str {
         SocketEvent::Sent(_) => "sent report",
         SocketEvent::Closed => "close",
         SocketEvent::Reset(_) => "reset",
-    }
-}
-
-fn failure_text(failure: &SocketFailure) -> String {
-    match failure {
-        SocketFailure::Refused => "connection refused".into(),
-        SocketFailure::Unreachable => "network unreachable".into(),
-        SocketFailure::Dns => "the name does not resolve".into(),
-        SocketFailure::AddressInUse => "the port is in use".into(),
-        SocketFailure::Other(text) => text.clone(),
     }
 }

@@ -78,6 +78,18 @@ pub enum SocketFailure {
     Other(String),
 }
 
+impl std::fmt::Display for SocketFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SocketFailure::Refused => f.write_str("connection refused"),
+            SocketFailure::Unreachable => f.write_str("network unreachable"),
+            SocketFailure::Dns => f.write_str("the name does not resolve"),
+            SocketFailure::AddressInUse => f.write_str("the port is in use"),
+            SocketFailure::Other(text) => f.write_str(text),
+        }
+    }
+}
+
 /// What happened to a socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocketEvent {

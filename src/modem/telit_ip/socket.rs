@@ -87,16 +87,6 @@ fn peer_ipv4(peer: SocketAddr) -> Option<Ipv4Addr> {
     }
 }
 
-fn failure_text(failure: &SocketFailure) -> String {
-    match failure {
-        SocketFailure::Refused => "connection refused".into(),
-        SocketFailure::Unreachable => "network unreachable".into(),
-        SocketFailure::Dns => "the name does not resolve".into(),
-        SocketFailure::AddressInUse => "the port is in use".into(),
-        SocketFailure::Other(text) => text.clone(),
-    }
-}
-
 impl Modem {
     fn telit_socket(&self, conn: usize) -> Option<&TelitSocket> {
         self.telit.sockets.get(index(conn)?)
@@ -408,7 +398,7 @@ impl Modem {
                     SocketFailure::Dns => 558,
                     _ => 562,
                 };
-                self.telit_open_failed(conn, &failure_text(&failure), code);
+                self.telit_open_failed(conn, &failure.to_string(), code);
             }
             (SocketState::Connecting, SocketEvent::Reset(reason)) => {
                 if let Some(s) = self.telit_socket_mut(conn) {

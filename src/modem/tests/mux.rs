@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::cmux::{Deframer, Frame, Kind, Signals, TELIT_N1};
-use crate::cmux::{client_disc, client_msc, client_sabm, client_uih};
+use crate::cmux::{client_disc, client_msc, client_sabm, client_uih, payload_on};
 
 /// A Telit whose port runs the multiplexer with DLCI 1..3 open; the frames so far are read.
 fn muxed() -> (Harness, Deframer) {
@@ -27,28 +27,19 @@ fn kinds(frames: &[Frame]) -> Vec<(u8, Kind)> {
     frames.iter().map(|f| (f.dlci, f.kind)).collect()
 }
 
-/// The bytes UIH frames carried on `dlci`.
-fn data_on(frames: &[Frame], dlci: u8) -> Vec<u8> {
-    frames
-        .iter()
-        .filter(|f| f.dlci == dlci && f.kind == Kind::Uih)
-        .flat_map(|f| f.info.clone())
-        .collect()
-}
-
 #[test]
 fn each_dlci_is_an_at_instance_with_its_own_settings() {
     let (mut h, mut frames) = muxed();
     let out = frames.frames(&h.send(&client_uih(2, b"ATE0\r")));
-    assert_eq!(data_on(&out, 2), b"ATE0\r\r\nOK\r\n");
+    assert_eq!(payload_on(&out, 2), b"ATE0\r\r\nOK\r\n");
     let out = frames.frames(&h.send(&client_uih(2, b"AT+CGMI\r")));
-    assert_eq!(data_on(&out, 2), b"\r\nTelit\r\n\r\nOK\r\n");
+    assert_eq!(payload_on(&out, 2), b"\r\nTelit\r\n\r\nOK\r\n");
     let out = frames.frames(&h.send(&client_uih(1, b"AT\r")));
-    assert_eq!(data_on(&out, 1), b"AT\r\r\nOK\r\n", "DLCI 1 keeps E1");
+    assert_eq!(payload_on(&out, 1), b"AT\r\r\nOK\r\n", "DLCI 1 keeps E1");
     let out = frames.frames(&h.send(&client_uih(3, b"AT#SELINT?\r")));
     assert_eq!(kinds(&out), vec![(3, Kind::Uih)]);
     assert_eq!(
-        data_on(&out, 3),
+        payload_on(&out, 3),
         b"AT#SELINT?\r\r\n#SELINT: 2\r\n\r\nOK\r\n"
     );
 }
@@ -59,7 +50,7 @@ fn a_long_answer_is_split_at_n1() {
     let out = frames.frames(&h.send(&client_uih(1, b"AT+CLAC\r")));
     assert!(out.len() > 1, "more than N1 bytes need several frames");
     assert!(out.iter().all(|f| f.info.len() <= TELIT_N1));
-    let text = String::from_utf8(data_on(&out, 1)).expect("text");
+    let text = String::from_utf8(payload_on(&out, 1)).expect("text");
     assert!(text.starts_with("AT+CLAC\r\r\nAT&C\r\n"), "{text}");
     assert!(text.ends_with("\r\nOK\r\n"), "{text}");
 }
@@ -69,7 +60,7 @@ fn a_line_split_across_frames_is_one_line() {
     let (mut h, mut frames) = muxed();
     let mut out = frames.frames(&h.send(&client_uih(2, b"AT+CG")));
     out.extend(frames.frames(&h.send(&client_uih(2, b"MM\r"))));
-    assert_eq!(data_on(&out, 2), b"AT+CGMM\r\r\nGE865\r\n\r\nOK\r\n");
+    assert_eq!(payload_on(&out, 2), b"AT+CGMM\r\r\nGE865\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -110,7 +101,7 @@ fn bad_frames_are_dropped_and_the_channels_keep_working() {
     let out = frames.frames(&h.send(&client_uih(9, b"AT\r")));
     assert_eq!(kinds(&out), vec![(9, Kind::Dm)], "unknown DLCI: DM");
     let out = frames.frames(&h.send(&client_uih(1, b"AT\r")));
-    assert_eq!(data_on(&out, 1), b"AT\r\r\nOK\r\n");
+    assert_eq!(payload_on(&out, 1), b"AT\r\r\nOK\r\n");
 }
 
 #[test]
@@ -138,7 +129,7 @@ fn an_open_dlci_owns_its_instance_and_the_own_port_is_ignored() {
 fn selint_cannot_change_under_cmux() {
     let (mut h, mut frames) = muxed();
     let out = frames.frames(&h.send(&client_uih(1, b"AT#SELINT=2\r")));
-    assert_eq!(data_on(&out, 1), b"AT#SELINT=2\r\r\nERROR\r\n");
+    assert_eq!(payload_on(&out, 1), b"AT#SELINT=2\r\r\nERROR\r\n");
 }
 
 #[test]
@@ -160,7 +151,7 @@ fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
     let (mut h, mut frames) = muxed();
     let out = frames.frames(&h.send(&client_uih(1, b"AT#SGACT=1,1\r")));
     assert_eq!(
-        data_on(&out, 1),
+        payload_on(&out, 1),
         b"AT#SGACT=1,1\r\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n"
     );
     h.send(&client_uih(1, b"AT#SD=1,0,5000,\"127.0.0.1\"\r"));
@@ -174,7 +165,7 @@ fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
         socket,
         SocketEvent::Connected { local, peer },
     )));
-    assert!(data_on(&out, 1).ends_with(b"\r\nCONNECT\r\n"));
+    assert!(payload_on(&out, 1).ends_with(b"\r\nCONNECT\r\n"));
     h.advance(2000);
     h.send(&client_uih(1, b"+++"));
     h.advance(6000); // past the guard time, and txTo (5 s) sends the partial packet
@@ -198,10 +189,14 @@ fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
         ..Signals::default()
     };
     let out = frames.frames(&h.send(&client_msc(1, brk)));
-    assert_eq!(data_on(&out, 1), b"\r\nOK\r\n", "MSC break: command mode");
+    assert_eq!(
+        payload_on(&out, 1),
+        b"\r\nOK\r\n",
+        "MSC break: command mode"
+    );
     let out = frames.frames(&h.send(&client_uih(1, b"AT#SS=1\r")));
     assert_eq!(
-        data_on(&out, 1),
+        payload_on(&out, 1),
         b"AT#SS=1\r\r\n#SS: 1,2,10.64.0.2,40000,127.0.0.1,5000\r\n\r\nOK\r\n"
     );
 }
