@@ -484,7 +484,7 @@ impl Modem {
                 self.cancel_timers(TimerKind::ConnectTimeout(socket));
                 self.explain(format!(
                     "connection {n}: {} → CONNECT FAIL",
-                    failure.to_string()
+                    failure
                 ));
                 self.ip.links[n] = None;
                 self.urc(format!("{prefix}CONNECT FAIL"));
@@ -530,7 +530,7 @@ impl Modem {
             SocketEvent::Failed(failure) => {
                 self.explain(format!(
                     "server could not listen: {} → SERVER CLOSE",
-                    failure.to_string()
+                    failure
                 ));
                 self.ip.server = None;
                 self.urc("SERVER CLOSE");
