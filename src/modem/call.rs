@@ -81,6 +81,7 @@ impl Modem {
             call.from,
             call.number_type()
         );
+        self.mux_signals_changed(true);
         if self.settings.crc == 1 {
             self.urc("+CRING: VOICE");
         } else {

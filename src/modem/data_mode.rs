@@ -104,7 +104,11 @@ impl Modem {
 
     /// Switches the port to data mode for `link` (after `CONNECT` was written).
     pub(crate) fn enter_data_mode(&mut self, link: DataLink) {
+        let carrier_rises = self.data_link.is_none();
         self.data_link = Some(link);
+        if carrier_rises {
+            self.mux_signals_changed(false);
+        }
         self.port_mode = PortMode::Data;
         self.line.reset();
         let (escape_char, guard_ms, enabled) = self.escape_rules(link);
@@ -172,7 +176,10 @@ impl Modem {
     /// The data link is gone (closed, carrier lost): command mode, nothing to return to.
     pub(crate) fn drop_data_link(&mut self) {
         let was_data = self.port_mode == PortMode::Data;
-        self.data_link = None;
+        let had_carrier = self.data_link.take().is_some();
+        if had_carrier {
+            self.mux_signals_changed(false);
+        }
         if was_data {
             self.port_mode = PortMode::Command;
             self.event(EventKind::Mode, "command".into());

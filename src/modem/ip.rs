@@ -482,10 +482,7 @@ impl Modem {
             SocketEvent::Failed(failure) => {
                 let socket = link.socket;
                 self.cancel_timers(TimerKind::ConnectTimeout(socket));
-                self.explain(format!(
-                    "connection {n}: {} → CONNECT FAIL",
-                    failure
-                ));
+                self.explain(format!("connection {n}: {} → CONNECT FAIL", failure));
                 self.ip.links[n] = None;
                 self.urc(format!("{prefix}CONNECT FAIL"));
             }

@@ -93,20 +93,8 @@ impl Modem {
             MuxEvent::Opened(dlci) => {
                 self.explain(format!("CMUX: DLCI {dlci} opened → AT instance {dlci}"));
                 // The module's own V.24 signals for the new channel: ready, no carrier.
-                let status = self.mux.as_ref().map(|mux| {
-                    mux.engine.modem_status(
-                        dlci,
-                        Signals {
-                            rtc: true,
-                            rtr: true,
-                            ..Signals::default()
-                        },
-                    )
-                });
-                if let Some(frames) = status {
-                    self.write_frames(frames);
-                }
                 self.on_instance(dlci, |m| {
+                    m.mux_signals_changed(false);
                     m.set_dte_open(true);
                 });
             }
@@ -147,6 +135,28 @@ impl Modem {
             self.write_result(&ResultCode::Ok);
             self.flush_urcs();
         }
+    }
+
+    /// The module's V.24 signals for the running instance's channel changed: DCD follows the
+    /// data link (`&C1`; always on under `&C0`), and `ring` pulses RI for one MSC.
+    pub(crate) fn mux_signals_changed(&mut self, ring: bool) {
+        let instance = self.current;
+        let dcd = self.settings.dcd_mode == 0 || self.data_link.is_some();
+        let Some(mux) = self.mux.as_ref().filter(|m| m.engine.is_open(instance)) else {
+            return;
+        };
+        let signals = |ring| Signals {
+            rtc: true,
+            rtr: true,
+            dcd,
+            ring,
+            ..Signals::default()
+        };
+        let mut frames = mux.engine.modem_status(instance, signals(ring));
+        if ring {
+            frames.extend(mux.engine.modem_status(instance, signals(false)));
+        }
+        self.write_frames(frames);
     }
 
     /// Frames the multiplexer itself answers with, written on the physical port as they are.

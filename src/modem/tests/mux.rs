@@ -200,3 +200,61 @@ fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
         b"AT#SS=1\r\r\n#SS: 1,2,10.64.0.2,40000,127.0.0.1,5000\r\n\r\nOK\r\n"
     );
 }
+
+/// The signals of the module's MSC commands among `frames`, per DLCI.
+fn modem_signals(frames: &[Frame]) -> Vec<(u8, Signals)> {
+    frames
+        .iter()
+        .filter(|f| f.dlci == 0 && f.kind == Kind::Uih)
+        .flat_map(|f| crate::cmux::control::messages(&f.info))
+        .filter_map(|m| m.msc())
+        .collect()
+}
+
+#[test]
+fn the_module_signals_ri_on_ring_and_dcd_with_the_carrier() {
+    let (mut h, mut frames) = muxed();
+    let out = frames.frames(&h.apply(Input::Ring("+15550001234".into())));
+    let ring = Signals {
+        rtc: true,
+        rtr: true,
+        ring: true,
+        ..Signals::default()
+    };
+    let idle = Signals {
+        ring: false,
+        ..ring
+    };
+    assert_eq!(
+        modem_signals(&out),
+        vec![(1, ring), (1, idle)],
+        "an RI pulse"
+    );
+    assert_eq!(payload_on(&out, 1), b"\r\nRING\r\n");
+    h.apply(Input::RemoteHangUp);
+    frames.frames(&h.send(&client_uih(1, b"AT#SGACT=1,1\r")));
+    h.send(&client_uih(1, b"AT#SD=1,0,5000,\"127.0.0.1\"\r"));
+    let socket = match h.socket_requests.last() {
+        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
+        other => panic!("expected a connect, got {other:?}"),
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
+    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+    let out = frames.frames(&h.apply(Input::Socket(
+        socket,
+        SocketEvent::Connected { local, peer },
+    )));
+    let carrier = Signals { dcd: true, ..idle };
+    assert_eq!(
+        modem_signals(&out),
+        vec![(1, carrier)],
+        "DCD on with CONNECT"
+    );
+    let out = frames.frames(&h.apply(Input::Socket(socket, SocketEvent::Closed)));
+    assert_eq!(
+        modem_signals(&out),
+        vec![(1, idle)],
+        "DCD off with NO CARRIER"
+    );
+    assert_eq!(payload_on(&out, 1), b"\r\nNO CARRIER\r\n");
+}
