@@ -860,4 +860,5 @@ mod mux;
 mod sms;
 mod stimuli;
 mod telit_context;
+mod telit_random;
 mod telit_socket;

@@ -522,6 +522,16 @@ impl Modem {
             return;
         };
         let (owner, origin, listener) = (s.owner, s.origin, s.socket);
+        if s.awaited {
+            // A host reports the bind first; a caller before it cannot be announced yet.
+            self.explain(format!(
+                "socket {conn}: a connection from {peer} before the listener was bound is refused"
+            ));
+            if let Some(id) = listener {
+                self.socket_command(id, SocketCommand::Reject);
+            }
+            return;
+        }
         let ip = peer_ipv4(peer);
         if !ip.is_some_and(|ip| self.telit.firewall_accepts(ip)) {
             self.explain(format!(
