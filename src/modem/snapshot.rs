@@ -33,8 +33,41 @@ pub struct ModemState {
     /// The TCP/IP stack: `+CIPSTATUS` state, local address, server, connections.
     pub ip: IpState,
     pub sockets: Vec<SocketState>,
+    /// The Telit IP Easy stack: contexts and `#SD` sockets (absent on other models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_easy: Option<IpEasyState>,
     pub sms: SmsSummary,
     pub identity: IdentityState,
+}
+
+/// The Telit IP Easy stack as `ctl state` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpEasyState {
+    /// Active contexts: cid, address and whether `#SGACT`/`#GPRS` (not `+CGACT`) brought it up.
+    pub contexts: Vec<IpEasyContext>,
+    /// Sockets not closed, as `#SS` numbers their states.
+    pub sockets: Vec<IpEasySocket>,
+    pub firewall_rules: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpEasyContext {
+    pub cid: u32,
+    pub address: String,
+    pub ip_easy: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpEasySocket {
+    pub conn_id: usize,
+    /// `#SS` state 1..5.
+    pub state: u8,
+    pub owner: u8,
+    pub protocol: &'static str,
+    pub peer: Option<String>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub bytes_unread: usize,
 }
 
 /// One AT instance as `ctl state` shows it.
@@ -153,6 +186,39 @@ impl Modem {
         }
     }
 
+    fn ip_easy_state(&self) -> IpEasyState {
+        let telit = &self.telit;
+        IpEasyState {
+            contexts: (1..=super::telit_ip::CIDS as u32)
+                .filter_map(|cid| {
+                    let (ip, how) = telit.context(cid)?.active?;
+                    Some(IpEasyContext {
+                        cid,
+                        address: ip.to_string(),
+                        ip_easy: how == super::telit_ip::Activation::IpEasy,
+                    })
+                })
+                .collect(),
+            sockets: telit
+                .sockets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.ss_state() != 0)
+                .map(|(i, s)| IpEasySocket {
+                    conn_id: i + 1,
+                    state: s.ss_state(),
+                    owner: s.owner,
+                    protocol: s.transport.map_or("", |t| t.name()),
+                    peer: s.peer.map(|p| p.to_string()),
+                    bytes_sent: s.sent,
+                    bytes_received: s.received,
+                    bytes_unread: s.rx.len(),
+                })
+                .collect(),
+            firewall_rules: telit.firewall.len(),
+        }
+    }
+
     /// The modem as `ctl state` shows it.
     pub fn state(&self) -> ModemState {
         let network = &self.config.network;
@@ -227,6 +293,10 @@ impl Modem {
                     })
                 })
                 .collect(),
+            ip_easy: self
+                .profile
+                .has_family(crate::commands::Family::TelitIp)
+                .then(|| self.ip_easy_state()),
             sms: self.sms_summary(),
             identity: IdentityState {
                 number: identity.number.clone(),

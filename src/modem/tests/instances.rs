@@ -184,3 +184,35 @@ fn a_socket_rings_only_on_the_instance_that_opened_it() {
         "only the owner may close it (551 under +CMEE=1)"
     );
 }
+
+#[test]
+fn state_shows_the_ip_easy_contexts_and_sockets() {
+    let mut h = Harness::telit();
+    h.send(b"ATE0\r");
+    h.cmd("AT#SGACT=1,1");
+    h.cmd("AT#SD=1,0,5000,\"127.0.0.1\",0,0,1");
+    let socket = match h.socket_requests.last() {
+        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
+        other => panic!("expected a connect, got {other:?}"),
+    };
+    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
+    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+    h.apply(Input::Socket(
+        socket,
+        SocketEvent::Connected { local, peer },
+    ));
+    h.apply(Input::Socket(socket, SocketEvent::Data(b"abc".to_vec())));
+    let state = serde_json::to_value(h.modem.state()).expect("JSON");
+    assert_eq!(
+        state["ip_easy"],
+        serde_json::json!({
+            "contexts": [{"cid": 1, "address": "10.64.0.2", "ip_easy": true}],
+            "sockets": [{"conn_id": 1, "state": 3, "owner": 1, "protocol": "TCP",
+                         "peer": "127.0.0.1:5000", "bytes_sent": 0, "bytes_received": 3,
+                         "bytes_unread": 3}],
+            "firewall_rules": 0
+        })
+    );
+    let sim900 = serde_json::to_value(Harness::sim900().modem.state()).expect("JSON");
+    assert!(sim900.get("ip_easy").is_none());
+}
