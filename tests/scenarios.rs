@@ -288,3 +288,11 @@ fn sms_concatenated_ucs2_with_status_report_in_real_time() {
 fn sms_memory_full_in_real_time() {
     replays_green_in_real_time("sms-memory-full.json");
 }
+
+// The Telit IP Easy sockets, over real PTYs (instance ports included) and the host's real
+// sockets. The #SS lines match the host's ephemeral port with \d+ (40000 on the virtual clock).
+
+#[test]
+fn telit_online_escape_resume_in_real_time() {
+    replays_green_in_real_time("telit-online-escape-resume.json");
+}
