@@ -296,3 +296,8 @@ fn sms_memory_full_in_real_time() {
 fn telit_online_escape_resume_in_real_time() {
     replays_green_in_real_time("telit-online-escape-resume.json");
 }
+
+#[test]
+fn telit_command_mode_sring_in_real_time() {
+    replays_green_in_real_time("telit-command-mode-sring.json");
+}
