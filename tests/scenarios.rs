@@ -301,3 +301,8 @@ fn telit_online_escape_resume_in_real_time() {
 fn telit_command_mode_sring_in_real_time() {
     replays_green_in_real_time("telit-command-mode-sring.json");
 }
+
+#[test]
+fn telit_listen_accept_in_real_time() {
+    replays_green_in_real_time("telit-listen-accept.json");
+}
