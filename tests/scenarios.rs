@@ -306,3 +306,8 @@ fn telit_command_mode_sring_in_real_time() {
 fn telit_listen_accept_in_real_time() {
     replays_green_in_real_time("telit-listen-accept.json");
 }
+
+#[test]
+fn telit_three_instances_in_real_time() {
+    replays_green_in_real_time("telit-three-instances.json");
+}
