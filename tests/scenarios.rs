@@ -311,3 +311,8 @@ fn telit_listen_accept_in_real_time() {
 fn telit_three_instances_in_real_time() {
     replays_green_in_real_time("telit-three-instances.json");
 }
+
+#[test]
+fn telit_cmux_socket_on_dlci2_in_real_time() {
+    replays_green_in_real_time("telit-cmux-socket-on-dlci2.json");
+}
