@@ -316,3 +316,8 @@ fn telit_three_instances_in_real_time() {
 fn telit_cmux_socket_on_dlci2_in_real_time() {
     replays_green_in_real_time("telit-cmux-socket-on-dlci2.json");
 }
+
+#[test]
+fn telit_socket_errors_in_real_time() {
+    replays_green_in_real_time("telit-socket-errors.json");
+}
