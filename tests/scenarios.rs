@@ -288,3 +288,36 @@ fn sms_concatenated_ucs2_with_status_report_in_real_time() {
 fn sms_memory_full_in_real_time() {
     replays_green_in_real_time("sms-memory-full.json");
 }
+
+// The Telit IP Easy sockets, over real PTYs (instance ports included) and the host's real
+// sockets. The #SS lines match the host's ephemeral port with \d+ (40000 on the virtual clock).
+
+#[test]
+fn telit_online_escape_resume_in_real_time() {
+    replays_green_in_real_time("telit-online-escape-resume.json");
+}
+
+#[test]
+fn telit_command_mode_sring_in_real_time() {
+    replays_green_in_real_time("telit-command-mode-sring.json");
+}
+
+#[test]
+fn telit_listen_accept_in_real_time() {
+    replays_green_in_real_time("telit-listen-accept.json");
+}
+
+#[test]
+fn telit_three_instances_in_real_time() {
+    replays_green_in_real_time("telit-three-instances.json");
+}
+
+#[test]
+fn telit_cmux_socket_on_dlci2_in_real_time() {
+    replays_green_in_real_time("telit-cmux-socket-on-dlci2.json");
+}
+
+#[test]
+fn telit_socket_errors_in_real_time() {
+    replays_green_in_real_time("telit-socket-errors.json");
+}

@@ -113,9 +113,11 @@ enum ModemSocket {
 ///   is reachable (else `Unreachable`); every 127 address is the one loopback.
 /// - TCP: a connect to a port nobody listens on is `Refused`. To a peer's listener it completes
 ///   at once (as in the kernel) and waits on the listener for an `accept` step; to a modem's
-///   listener the modem is told `Incoming` and the connect completes on its `Accept` (a
-///   `Reject` refuses it). The connecting side gets port 40000, 40001, … (listeners' ports
-///   skipped).
+///   listener the modem is told `Incoming`, and a peer's connect completes at once as well (the
+///   host's kernel holds it in its backlog: what the peer sends waits for the `Accept`, a
+///   `Reject` resets it, the listener closing closes it), while another modem's completes on
+///   the `Accept` (a `Reject` refuses it). The connecting side gets port 40000, 40001, …
+///   (listeners' ports skipped).
 /// - UDP: a connect always succeeds; the first datagram to a listener puts the "connection"
 ///   on its queue (`Incoming` for a modem); datagrams to a port nobody listens on are dropped.
 /// - Bytes reach the other end at once, and the sender is told `Sent(n)`; a paused modem end,
@@ -266,7 +268,11 @@ impl VirtualNet {
                 };
                 let from = self.connections[conn].addr(CONNECTING);
                 self.note(modem, format!("{} rejects {from}", holder.label()));
-                self.refuse(conn, format!("was refused by {} (reset)", holder.label()));
+                self.refuse(
+                    conn,
+                    format!("was refused by {} (reset)", holder.label()),
+                    true,
+                );
             }
             SocketCommand::Send(bytes) => {
                 let Some(ModemSocket::End(conn, side)) =
@@ -393,7 +399,7 @@ impl VirtualNet {
                     let listener = self.listeners.remove(index);
                     for conn in listener.waiting {
                         let reason = format!("was refused: {} stopped listening", holder.label());
-                        self.refuse(conn, reason);
+                        self.refuse(conn, reason, false);
                     }
                 }
             }
@@ -677,7 +683,8 @@ impl VirtualNet {
     }
 
     /// Puts a connection on a listener's queue: a peer listener completes a TCP connect at once
-    /// (as the kernel does), a modem listener is told `Incoming`.
+    /// (as the kernel does), a modem listener is told `Incoming` (and a peer's connect completes
+    /// at once there too).
     fn knock(&mut self, listener: usize, conn: usize) {
         self.listeners[listener].waiting.push_back(conn);
         let from = self.connections[conn].addr(CONNECTING);
@@ -695,6 +702,15 @@ impl VirtualNet {
             }
             Holder::Modem(modem, id) => {
                 self.tell(modem, id, SocketEvent::Incoming { peer: from });
+                // A peer's connect completes at once too: the host's kernel has the connection
+                // in its backlog before the modem accepts it (what it sends waits meanwhile).
+                let by_peer = matches!(
+                    self.connections[conn].ends[CONNECTING].holder,
+                    Some(Holder::Peer(_))
+                );
+                if by_peer && self.connections[conn].stage == Stage::Connecting {
+                    self.establish(conn);
+                }
             }
         }
     }
@@ -716,11 +732,28 @@ impl VirtualNet {
         }
     }
 
-    /// A waiting connection is rejected or its listener went away.
-    fn refuse(&mut self, conn: usize, reason: String) {
+    /// A waiting connection is rejected (`reset`) or its listener went away.
+    fn refuse(&mut self, conn: usize, reason: String, reset: bool) {
         let connection = &mut self.connections[conn];
         connection.ends[LISTENING].gone = true;
         if connection.transport == Transport::Udp {
+            return;
+        }
+        if connection.stage == Stage::Established {
+            // A peer whose connect completed in the backlog: a reject resets it, a listener
+            // that stops closes it (as the host drops what it held).
+            let from = connection.addr(CONNECTING);
+            let modem = self.modem_of(conn);
+            let what = if reset { "is reset" } else { "is closed" };
+            self.note(
+                modem,
+                format!("the connection from {from} {what}: it {reason}"),
+            );
+            if reset {
+                self.reset(conn, CONNECTING);
+            } else {
+                self.close_end(conn, LISTENING, false);
+            }
             return;
         }
         connection.stage = Stage::Refused(reason);
@@ -1115,6 +1148,7 @@ mod tests {
             net.peer_listen(T0, "srv", Transport::Tcp, 47002),
             Err("tcp port 47002 is taken by modem 0 socket 0".into())
         );
+        let changes = net.peer_changes();
         net.peer_connect(T0, "cli", Transport::Tcp, 47002)
             .expect("connect");
         assert_eq!(
@@ -1127,35 +1161,52 @@ mod tests {
                 }
             )]
         );
-        assert_eq!(net.peer_connected("cli"), Ok(false));
-        let changes = net.peer_changes();
+        // As with the host's kernel: connected before the modem accepts; what the peer sends
+        // waits for the accept.
+        assert_eq!(net.peer_connected("cli"), Ok(true));
+        assert!(net.peer_changes() > changes, "a connect step must wake");
+        net.peer_send(T0, "cli", b"AT\r").expect("send");
+        assert!(net.take_inputs().is_empty(), "not accepted yet");
         assert_eq!(
             run(
                 &mut net,
                 socket(0, 0, SocketCommand::Accept { as_id: SocketId(4) })
             ),
-            [event(0, 4, connected(47002, 40000))]
+            [
+                event(0, 4, connected(47002, 40000)),
+                event(0, 4, SocketEvent::Data(b"AT\r".to_vec()))
+            ]
         );
-        assert_eq!(net.peer_connected("cli"), Ok(true));
-        assert!(net.peer_changes() > changes, "a waiting connect must wake");
-        net.peer_send(T0, "cli", b"AT\r").expect("send");
+        net.peer_send(T0, "cli", b"+++").expect("send");
         assert_eq!(
             net.take_inputs(),
-            [event(0, 4, SocketEvent::Data(b"AT\r".to_vec()))]
+            [event(0, 4, SocketEvent::Data(b"+++".to_vec()))]
         );
 
+        // A rejected peer was connected: it sees a reset.
         net.peer_connect(T0, "late", Transport::Tcp, 47002)
             .expect("connect");
         net.take_inputs();
+        assert_eq!(net.peer_connected("late"), Ok(true));
         assert!(run(&mut net, socket(0, 0, SocketCommand::Reject)).is_empty());
-        assert_eq!(
-            net.peer_connected("late"),
-            Err("late's connection was refused by modem 0 socket 0 (reset)".into())
-        );
+        assert_eq!(net.peer_closed("late"), Ok(true));
         assert_eq!(
             net.peer_send(T0, "late", b"x"),
-            Err("late's connection was refused by modem 0 socket 0 (reset)".into())
+            Err("late's connection was reset by the other end".into())
         );
+
+        // One still waiting when the listener closes sees the close (EOF).
+        net.peer_connect(T0, "last", Transport::Tcp, 47002)
+            .expect("connect");
+        net.take_inputs();
+        assert!(
+            run(
+                &mut net,
+                socket(0, 0, SocketCommand::Close { abort: false })
+            )
+            .is_empty()
+        );
+        assert_eq!(net.peer_closed("last"), Ok(true));
     }
 
     #[test]
@@ -1259,17 +1310,15 @@ mod tests {
             net.peer_send(T0, "cli", b"again"),
             Err("cli's connection was reset by the other end".into())
         );
-        // Stopping the listener refuses whoever still waits on it.
+        // Stopping the listener closes the connection of whoever still waits on it.
         net.peer_connect(T0, "slow", Transport::Tcp, 47005)
             .expect("connect");
         run(
             &mut net,
             socket(0, 0, SocketCommand::Close { abort: false }),
         );
-        assert_eq!(
-            net.peer_connected("slow"),
-            Err("slow's connection was refused: modem 0 socket 0 stopped listening".into())
-        );
+        assert_eq!(net.peer_connected("slow"), Ok(true));
+        assert_eq!(net.peer_closed("slow"), Ok(true));
     }
 
     #[test]
