@@ -1,12 +1,12 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
-//! Easy User Guide.
+//! Easy User Guide and command-mode sockets.
 //!
 //! Everything talks to 127.0.0.1 only.
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 use simodem::network::ModemSpec;
 use support::clients::{CLIENT_TIMEOUT, collect, python_pyserial, spawn_piped};
-use support::{TIMEOUT, World, scratch};
+use support::{Port, TIMEOUT, World, read_exactly, scratch};
 
 const SUITE: &str = "telit-sockets";
+/// The address context 1 gets (`#SGACT: 10.64.0.2`), shown as the local one by `#SS`.
+const ADDRESS: &str = "10.64.0.2";
 
 // ---------------------------------------------------------------------------------------------
 // The modem
@@ -29,6 +31,60 @@ fn telit_spec() -> ModemSpec {
     ModemSpec {
         model: Some("telit".into()),
         ..ModemSpec::default()
+    }
+}
+
+/// A world of one registered GE865 (instances on `<dir>/tty0`, `-2`, `-3`) with instance 1's
+/// port open and echo off.
+fn ready(name: &str) -> (World, Port) {
+    let world = World::start(&scratch(SUITE, name), vec![telit_spec()], None);
+    let mut port = world.port(0);
+    world.ctl().wait_registered(0);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    (world, port)
+}
+
+/// Context 1 up through `#SGACT` (sockets 1-3 use it).
+fn activate(port: &mut Port) {
+    port.exchange(
+        b"AT#SGACT=1,1\r",
+        format!("\r\n#SGACT: {ADDRESS}\r\n\r\nOK\r\n").as_bytes(),
+    );
+}
+
+/// Reads until what came ends with `suffix` or `timeout` passes; everything read.
+fn read_until(port: &mut Port, suffix: &[u8], timeout: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(suffix) && Instant::now() < deadline {
+        match port.file.read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    got
+}
+
+/// Sends `command` until it answers `expected` (for counters the host updates on its own
+/// schedule), failing with the last answer at the hang guard.
+fn poll_until(port: &mut Port, command: &[u8], expected: &[u8]) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        port.send(command);
+        let got = read_until(port, b"OK\r\n", TIMEOUT);
+        if got == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?} never answered {:?}; last {:?}",
+            String::from_utf8_lossy(command),
+            String::from_utf8_lossy(expected),
+            String::from_utf8_lossy(&got)
+        );
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -46,6 +102,13 @@ fn server() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     (listener, port)
+}
+
+fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    listener.set_nonblocking(false).expect("blocking");
+    let (stream, peer) = listener.accept().expect("accept");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    (stream, peer)
 }
 
 /// What an echo server saw on one connection.
@@ -225,5 +288,79 @@ fn a_pyserial_client_follows_the_ip_easy_guide_against_a_loopback_echo_server() 
         b"AT+CGDCONT?\r",
         b"\r\n+CGDCONT: 1,\"IP\",\"apn\",\"\",0,0\r\n\r\nOK\r\n",
     );
+    world.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Command-mode socket
+// ---------------------------------------------------------------------------------------------
+
+/// `#SD` with connMode 1 → `OK`; the server's bytes are announced `SRING: 1,<n>` (srMode 1),
+/// read with `#SRECV`; `#SSEND` and `#SSENDEXT` reach the server byte for byte; dialling a
+/// connected socket is 551, a refused port 562.
+#[test]
+fn command_mode_socket_srings_receives_and_sends_exact_bytes() {
+    let (world, mut port) = ready("command-mode");
+    activate(&mut port);
+    let (listener, server_port) = server();
+    port.exchange(b"AT#SCFGEXT=1,1,0,0\r", b"\r\nOK\r\n");
+    port.exchange(
+        format!("AT#SD=1,0,{server_port},\"127.0.0.1\",0,0,1\r").as_bytes(),
+        b"\r\nOK\r\n",
+    );
+    let (mut peer, modem_end) = accept(&listener);
+    let ss = format!(
+        "#SS: 1,{{}},{ADDRESS},{},127.0.0.1,{server_port}",
+        modem_end.port()
+    );
+    port.exchange(
+        b"AT#SS=1\r",
+        format!("\r\n{}\r\n\r\nOK\r\n", ss.replace("{}", "2")).as_bytes(),
+    );
+    peer.write_all(b"hello from server").expect("peer write");
+    port.expect(b"\r\nSRING: 1,17\r\n");
+    port.exchange(
+        b"AT#SS=1\r",
+        format!("\r\n{}\r\n\r\nOK\r\n", ss.replace("{}", "3")).as_bytes(),
+    );
+    port.exchange(b"AT#SI=1\r", b"\r\n#SI: 1,0,17,17,0\r\n\r\nOK\r\n");
+    port.exchange(b"AT#SRECV=1,5\r", b"\r\n#SRECV: 1,5\r\nhello\r\n\r\nOK\r\n");
+    port.exchange(
+        b"AT#SRECV=1,1500\r",
+        b"\r\n#SRECV: 1,12\r\n from server\r\n\r\nOK\r\n",
+    );
+    port.exchange(b"AT#SI=1\r", b"\r\n#SI: 1,0,17,0,0\r\n\r\nOK\r\n");
+    port.exchange(b"AT+CMEE=1;#SRECV=1,10\r", b"\r\n+CME ERROR: 551\r\n");
+    // #SSEND: the prompt, text up to Ctrl-Z (a backspace takes the typo back).
+    port.exchange(b"AT#SSEND=1\r", b"\r\n> ");
+    port.exchange(b"payloadX\x08 one\x1a", b"\r\nOK\r\n");
+    assert_eq!(read_exactly(&mut peer, 11), b"payload one");
+    // #SSENDEXT: exactly n raw bytes, Ctrl-Z, ESC and NUL included.
+    port.exchange(b"AT#SSENDEXT=1,6\r", b"\r\n> ");
+    port.exchange(b"\x00\x1a\x1b\xff\r\n", b"\r\nOK\r\n");
+    assert_eq!(read_exactly(&mut peer, 6), b"\x00\x1a\x1b\xff\r\n");
+    poll_until(
+        &mut port,
+        b"AT#SI=1\r",
+        b"\r\n#SI: 1,17,17,0,0\r\n\r\nOK\r\n",
+    );
+    // A socket that is not closed cannot be dialled again.
+    port.exchange(
+        format!("AT#SD=1,0,{server_port},\"127.0.0.1\",0,0,1\r").as_bytes(),
+        b"\r\n+CME ERROR: 551\r\n",
+    );
+    port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).expect("EOF from the modem");
+    assert_eq!(rest, b"", "nothing more, then the close");
+    port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
+    // A port nobody listens on refuses: 562, and the socket stays closed.
+    let (gone, gone_port) = server();
+    drop(gone);
+    port.exchange(
+        format!("AT#SD=1,0,{gone_port},\"127.0.0.1\",0,0,1\r").as_bytes(),
+        b"\r\n+CME ERROR: 562\r\n",
+    );
+    port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
     world.stop();
 }
