@@ -1,8 +1,9 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
-//! Easy User Guide and command-mode sockets.
+//! Easy User Guide, command-mode sockets, and listen/accept with the firewall.
 //!
-//! Everything talks to 127.0.0.1 only.
+//! Everything talks to 127.0.0.1 only (the refused caller of the firewall test comes from
+//! 127.0.0.2, also loopback); ports the modem listens on are in 47701-47799.
 
 mod support;
 
@@ -22,6 +23,8 @@ use support::{Port, TIMEOUT, World, read_exactly, scratch};
 const SUITE: &str = "telit-sockets";
 /// The address context 1 gets (`#SGACT: 10.64.0.2`), shown as the local one by `#SS`.
 const ADDRESS: &str = "10.64.0.2";
+/// S12 = 50: one second of silence before and after `+++`; a margin for the scheduler.
+const GUARD: Duration = Duration::from_millis(1200);
 
 // ---------------------------------------------------------------------------------------------
 // The modem
@@ -52,12 +55,12 @@ fn activate(port: &mut Port) {
     );
 }
 
-/// Reads until what came ends with `suffix` or `timeout` passes; everything read.
-fn read_until(port: &mut Port, suffix: &[u8], timeout: Duration) -> Vec<u8> {
+/// Reads while `more` says what came is not complete yet, or until `timeout` passes.
+fn read_while(port: &mut Port, more: impl Fn(&[u8]) -> bool, timeout: Duration) -> Vec<u8> {
     let deadline = Instant::now() + timeout;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    while !got.ends_with(suffix) && Instant::now() < deadline {
+    while more(&got) && Instant::now() < deadline {
         match port.file.read(&mut buf) {
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -65,6 +68,11 @@ fn read_until(port: &mut Port, suffix: &[u8], timeout: Duration) -> Vec<u8> {
         }
     }
     got
+}
+
+/// Reads until what came ends with `suffix` or `timeout` passes; everything read.
+fn read_until(port: &mut Port, suffix: &[u8], timeout: Duration) -> Vec<u8> {
+    read_while(port, |got| !got.ends_with(suffix), timeout)
 }
 
 /// Sends `command` until it answers `expected` (for counters the host updates on its own
@@ -86,6 +94,13 @@ fn poll_until(port: &mut Port, command: &[u8], expected: &[u8]) {
         );
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `+++` with the guard time before it; `expected` is what follows (after the trailing guard).
+fn escape(port: &mut Port, expected: &[u8]) {
+    thread::sleep(GUARD);
+    port.send(b"+++");
+    port.expect(expected);
 }
 
 fn all_closed() -> String {
@@ -362,5 +377,125 @@ fn command_mode_socket_srings_receives_and_sends_exact_bytes() {
         b"\r\n+CME ERROR: 562\r\n",
     );
     port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
+    world.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Listen and accept
+// ---------------------------------------------------------------------------------------------
+
+/// A TCP connection to 127.0.0.1:`port` from `source` (an address of the loopback net).
+fn connect_from(world: &World, source: &str, port: u16) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().expect("address"))?;
+    let target: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let stream = world.runtime.block_on(socket.connect(target))?.into_std()?;
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    Ok(stream)
+}
+
+/// The modem ended the connection (reset or EOF) without sending anything; the reset may
+/// come before the connect has even returned.
+fn assert_turned_away(stream: std::io::Result<TcpStream>) {
+    let mut stream = match stream {
+        Ok(stream) => stream,
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => return,
+        Err(e) => panic!("want a reset or EOF, connect failed: {e}"),
+    };
+    let mut buf = [0u8; 16];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("want a reset or EOF, got {other:?}"),
+    }
+}
+
+/// `#SL=<conn>,1,<port>` on the first port from `first` up to 47799 the host lets the modem
+/// bind (557 otherwise: 47701-47799 lies in Linux's ephemeral range, so an outgoing connection
+/// of another test, or its TIME_WAIT, may hold one); the port it listens on. Needs `+CMEE=1`.
+fn listen(port: &mut Port, conn: usize, first: u16) -> u16 {
+    for listen_port in first..=47799 {
+        port.send(format!("AT#SL={conn},1,{listen_port}\r").as_bytes());
+        // One framed line: "\r\n<result>\r\n".
+        let got = read_while(
+            port,
+            |got| got.len() < 3 || !got.ends_with(b"\r\n"),
+            TIMEOUT,
+        );
+        match &got[..] {
+            b"\r\nOK\r\n" => return listen_port,
+            b"\r\n+CME ERROR: 557\r\n" => {
+                eprintln!("port {listen_port} is taken on this host; trying the next one");
+            }
+            other => panic!(
+                "#SL={conn},1,{listen_port}: {:?}",
+                String::from_utf8_lossy(other)
+            ),
+        }
+    }
+    panic!("no port of {first}-47799 could be listened on");
+}
+
+/// `#FRWL` lets 127.0.0.1 in: its connection rings `SRING: 1` (state 5), `#SA` takes it online
+/// with bytes both ways; a caller from 127.0.0.2 matches no rule and is turned away without a
+/// `SRING`, the listener going on; `#SH` refuses a waiting caller.
+#[test]
+fn listen_accepts_a_firewalled_loopback_caller_and_refuses_others() {
+    let (world, mut port) = ready("listen");
+    activate(&mut port);
+    port.exchange(
+        b"AT#FRWL=1,\"127.0.0.1\",\"255.255.255.255\"\r",
+        b"\r\nOK\r\n",
+    );
+    // txTo 100 ms: what is typed online leaves soon; +++ stays here.
+    port.exchange(b"AT#SCFG=1,1,300,90,600,1;#SKIPESC=1\r", b"\r\nOK\r\n");
+    port.exchange(b"AT+CMEE=1\r", b"\r\nOK\r\n");
+    let first = listen(&mut port, 1, 47711);
+    port.exchange(
+        b"AT#SS=1\r",
+        format!("\r\n#SS: 1,4,{ADDRESS},{first}\r\n\r\nOK\r\n").as_bytes(),
+    );
+    let mut caller = connect_from(&world, "127.0.0.1", first).expect("connect");
+    let caller_port = caller.local_addr().expect("addr").port();
+    port.expect(b"\r\nSRING: 1\r\n");
+    port.exchange(
+        b"AT#SS=1\r",
+        format!("\r\n#SS: 1,5,{ADDRESS},{first},127.0.0.1,{caller_port}\r\n\r\nOK\r\n").as_bytes(),
+    );
+    port.exchange(b"AT#SA=1\r", b"\r\nCONNECT\r\n");
+    caller.write_all(b"to the modem").expect("caller write");
+    port.expect(b"to the modem");
+    port.send(b"to the caller");
+    assert_eq!(read_exactly(&mut caller, 13), b"to the caller");
+    escape(&mut port, b"\r\nOK\r\n");
+    port.exchange(
+        b"AT#SS=1\r",
+        format!("\r\n#SS: 1,2,{ADDRESS},{first},127.0.0.1,{caller_port}\r\n\r\nOK\r\n").as_bytes(),
+    );
+    port.exchange(b"AT#SI=1\r", b"\r\n#SI: 1,13,12,0,0\r\n\r\nOK\r\n");
+    port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
+    let mut rest = Vec::new();
+    caller.read_to_end(&mut rest).expect("EOF from the modem");
+    assert_eq!(rest, b"", "no +++ (#SKIPESC=1), then the close");
+
+    // Accepting ended the listening; socket 2 listens now. 127.0.0.2 matches no rule.
+    let second = listen(&mut port, 2, first + 1);
+    let stranger = connect_from(&world, "127.0.0.2", second);
+    assert_turned_away(stranger);
+    port.exchange(
+        b"AT#SS\r",
+        format!(
+            "\r\n#SS: 1,0\r\n#SS: 2,4,{ADDRESS},{second}\r\n#SS: 3,0\r\n#SS: 4,0\r\n#SS: 5,0\r\n\
+             #SS: 6,0\r\n\r\nOK\r\n"
+        )
+        .as_bytes(),
+    );
+    // Still listening: a caller the rule lets in rings, and #SH refuses it.
+    let waiting = connect_from(&world, "127.0.0.1", second).expect("connect");
+    port.expect(b"\r\nSRING: 2\r\n");
+    port.exchange(b"AT#SH=2\r", b"\r\nOK\r\n");
+    assert_turned_away(Ok(waiting));
+    port.exchange(b"AT#SS\r", all_closed().as_bytes());
     world.stop();
 }
