@@ -1,6 +1,7 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
-//! Easy User Guide, command-mode sockets, and listen/accept with the firewall.
+//! Easy User Guide, command-mode sockets, listen/accept with the firewall, and three AT
+//! instances online at once.
 //!
 //! Everything talks to 127.0.0.1 only (the refused caller of the firewall test comes from
 //! 127.0.0.2, also loopback); ports the modem listens on are in 47701-47799.
@@ -12,11 +13,11 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use simodem::network::ModemSpec;
+use simodem::network::{ModemSpec, instance_link};
 use support::clients::{CLIENT_TIMEOUT, collect, python_pyserial, spawn_piped};
 use support::{Port, TIMEOUT, World, read_exactly, scratch};
 
@@ -497,5 +498,151 @@ fn listen_accepts_a_firewalled_loopback_caller_and_refuses_others() {
     port.exchange(b"AT#SH=2\r", b"\r\nOK\r\n");
     assert_turned_away(Ok(waiting));
     port.exchange(b"AT#SS\r", all_closed().as_bytes());
+    world.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Three AT instances online at once
+// ---------------------------------------------------------------------------------------------
+
+/// What instance `conn` sends: 100 packets of 300 bytes, its own pattern, its number first.
+fn instance_data(conn: usize) -> Vec<u8> {
+    (0..30_000usize)
+        .map(|i| {
+            if i == 0 {
+                b'0' + conn as u8
+            } else {
+                ((i * (conn * 2 + 1) + conn * 37) % 251) as u8
+            }
+        })
+        .collect()
+}
+
+/// Online on socket `conn` of its instance: the data goes out in chunks while the echo is
+/// read back at the same time; then `+++`.
+fn instance_session(mut port: Port, conn: usize, echo_port: u16, start: &Barrier) -> Port {
+    port.exchange(
+        format!("AT#SD={conn},0,{echo_port},\"127.0.0.1\"\r").as_bytes(),
+        b"\r\nCONNECT\r\n",
+    );
+    start.wait();
+    let data = instance_data(conn);
+    let writer = {
+        let mut file = port.file.try_clone().expect("clone the port");
+        let data = data.clone();
+        thread::spawn(move || {
+            for chunk in data.chunks(1024) {
+                file.write_all(chunk).expect("write online data");
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut echoed = Vec::with_capacity(data.len());
+    let mut buf = [0u8; 4096];
+    while echoed.len() < data.len() && Instant::now() < deadline {
+        match port.file.read(&mut buf) {
+            Ok(n) => echoed.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    writer.join().expect("writer");
+    assert_eq!(echoed.len(), data.len(), "instance {conn}: echo length");
+    assert!(echoed == data, "instance {conn}: the echo differs");
+    escape(&mut port, b"\r\nOK\r\n");
+    port
+}
+
+/// Instances 1, 2 and 3 (`<link>`, `<link>-2`, `<link>-3`) each dial their own socket online
+/// to one echo server and move 30,000 bytes each way at the same time; every stream comes
+/// back intact on its own port, `#SS`/`#SI` account for each socket, and suspended, the echo
+/// of what each sends with `#SSEND` rings `SRING` on its own instance only.
+#[test]
+fn three_instances_move_data_online_at_once_on_their_own_sockets() {
+    let (world, mut one) = ready("instances");
+    let link = world.link(0);
+    let mut two = Port::open(&instance_link(&link, 2));
+    let mut three = Port::open(&instance_link(&link, 3));
+    two.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    three.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    activate(&mut one);
+    // #SKIPESC is global: no +++ reaches the echo server (or comes back as SRING).
+    two.exchange(b"AT#SKIPESC=1\r", b"\r\nOK\r\n");
+    let echo = EchoServer::start();
+    let start = Arc::new(Barrier::new(3));
+    let sessions: Vec<_> = [one, two, three]
+        .into_iter()
+        .enumerate()
+        .map(|(i, port)| {
+            let start = start.clone();
+            let echo_port = echo.port;
+            thread::spawn(move || instance_session(port, i + 1, echo_port, &start))
+        })
+        .collect();
+    let mut ports: Vec<Port> = sessions
+        .into_iter()
+        .map(|s| s.join().expect("instance session"))
+        .collect();
+    // Each connection of the server belongs to the instance whose number came first.
+    let seen = echo.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let local_port = |conn: usize| {
+        seen.iter()
+            .find(|c| c.received.first() == Some(&(b'0' + conn as u8)))
+            .unwrap_or_else(|| panic!("no connection from instance {conn}"))
+            .peer
+            .port()
+    };
+    for (i, port) in ports.iter_mut().enumerate() {
+        let conn = i + 1;
+        poll_until(
+            port,
+            format!("AT#SI={conn}\r").as_bytes(),
+            format!("\r\n#SI: {conn},30000,30000,0,0\r\n\r\nOK\r\n").as_bytes(),
+        );
+        // Suspended, each instance sends in command mode; the echo rings on its own port.
+        port.exchange(format!("AT#SSEND={conn}\r").as_bytes(), b"\r\n> ");
+        port.exchange(
+            format!("ping {conn}\x1a").as_bytes(),
+            format!("\r\nOK\r\n\r\nSRING: {conn}\r\n").as_bytes(),
+        );
+    }
+    for (i, port) in ports.iter_mut().enumerate() {
+        let conn = i + 1;
+        // Exact answers: no other instance's SRING came here.
+        port.exchange(
+            format!("AT#SS={conn}\r").as_bytes(),
+            format!(
+                "\r\n#SS: {conn},3,{ADDRESS},{},127.0.0.1,{}\r\n\r\nOK\r\n",
+                local_port(conn),
+                echo.port
+            )
+            .as_bytes(),
+        );
+        port.exchange(
+            format!("AT#SRECV={conn},100\r").as_bytes(),
+            format!("\r\n#SRECV: {conn},6\r\nping {conn}\r\n\r\nOK\r\n").as_bytes(),
+        );
+        poll_until(
+            port,
+            format!("AT#SI={conn}\r").as_bytes(),
+            format!("\r\n#SI: {conn},30006,30006,0,0\r\n\r\nOK\r\n").as_bytes(),
+        );
+    }
+    // Only the owner may close its socket.
+    ports[0].exchange(b"AT+CMEE=1;#SH=2\r", b"\r\n+CME ERROR: 551\r\n");
+    for (i, port) in ports.iter_mut().enumerate() {
+        port.exchange(format!("AT#SH={}\r", i + 1).as_bytes(), b"\r\nOK\r\n");
+    }
+    for connection in echo.wait_closed(3) {
+        let conn = usize::from(connection.received[0] - b'0');
+        let mut want = instance_data(conn);
+        want.extend_from_slice(format!("ping {conn}").as_bytes());
+        assert!(
+            connection.received == want,
+            "the server got instance {conn}'s bytes exactly"
+        );
+    }
+    ports[0].exchange(b"AT#SS\r", all_closed().as_bytes());
     world.stop();
 }
