@@ -1,7 +1,7 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
-//! Easy User Guide, command-mode sockets, listen/accept with the firewall, and three AT
-//! instances online at once.
+//! Easy User Guide, command-mode sockets, listen/accept with the firewall, three AT instances
+//! online at once, and 1,000 open/close cycles with the descriptors counted.
 //!
 //! Everything talks to 127.0.0.1 only (the refused caller of the firewall test comes from
 //! 127.0.0.2, also loopback); ports the modem listens on are in 47701-47799.
@@ -10,16 +10,16 @@ mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use simodem::network::{ModemSpec, instance_link};
 use support::clients::{CLIENT_TIMEOUT, collect, python_pyserial, spawn_piped};
-use support::{Port, TIMEOUT, World, read_exactly, scratch};
+use support::{Ctl, Emulator, Port, TIMEOUT, World, read_exactly, scratch};
 
 const SUITE: &str = "telit-sockets";
 /// The address context 1 gets (`#SGACT: 10.64.0.2`), shown as the local one by `#SS`.
@@ -645,4 +645,93 @@ fn three_instances_move_data_online_at_once_on_their_own_sockets() {
     }
     ports[0].exchange(b"AT#SS\r", all_closed().as_bytes());
     world.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. 1,000 open/close cycles and the descriptors
+// ---------------------------------------------------------------------------------------------
+
+/// The control socket path from a `simodem run` banner.
+fn control_path(emulator: &Emulator) -> PathBuf {
+    let last = emulator.banner.last().expect("banner");
+    PathBuf::from(
+        last.strip_prefix("simodem: control socket ")
+            .expect("control socket line"),
+    )
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .expect("read the emulator's /proc/PID/fd")
+}
+
+/// 1,000 `#SD` (command mode) / `#SH` cycles through a `simodem run` child leave it with no
+/// more descriptors than before, the server sees every connection closed, and `#SS` shows
+/// all six sockets closed.
+#[test]
+fn a_thousand_dial_and_close_cycles_leave_no_descriptor_behind() {
+    let dir = scratch(SUITE, "fds");
+    let link = dir.join("tty");
+    let emulator = Emulator::start(&["--model", "telit", "--link", link.to_str().expect("path")]);
+    let pid = emulator.child.id();
+    Ctl::connect(&control_path(&emulator)).wait_registered(0);
+    let mut port = Port::open(&link);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    activate(&mut port);
+
+    let (listener, server_port) = server();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let stop = Arc::new(AtomicBool::new(false));
+    // Connections the server side has seen closed by the modem and dropped.
+    let finished = Arc::new(AtomicUsize::new(0));
+    let accepting = {
+        let stop = stop.clone();
+        let finished = finished.clone();
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(TIMEOUT));
+                        let _ = stream.read_to_end(&mut Vec::new());
+                        drop(stream);
+                        finished.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        })
+    };
+    let settled = |count: usize| {
+        let deadline = Instant::now() + TIMEOUT;
+        while finished.load(Ordering::SeqCst) < count && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(finished.load(Ordering::SeqCst), count, "server side closed");
+    };
+    let dial = format!("AT#SD=1,0,{server_port},\"127.0.0.1\",0,0,1\r");
+    port.exchange(dial.as_bytes(), b"\r\nOK\r\n");
+    port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
+    settled(1);
+    let before = open_fds(pid);
+    for _ in 0..1000 {
+        port.exchange(dial.as_bytes(), b"\r\nOK\r\n");
+        port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
+    }
+    port.exchange(b"AT#SS\r", all_closed().as_bytes());
+    settled(1001);
+    let deadline = Instant::now() + TIMEOUT;
+    while open_fds(pid) > before && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        open_fds(pid),
+        before,
+        "the emulator's descriptors after 1,000 cycles"
+    );
+    stop.store(true, Ordering::Relaxed);
+    accepting.join().expect("acceptor");
+    drop(port);
+    assert!(emulator.terminate().success());
 }
