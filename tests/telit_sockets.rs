@@ -1,7 +1,8 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
 //! Easy User Guide, command-mode sockets, listen/accept with the firewall, three AT instances
-//! online at once, and 1,000 open/close cycles with the descriptors counted.
+//! online at once, 1,000 open/close cycles with the descriptors counted, and NVM across a
+//! reboot and a restart.
 //!
 //! Everything talks to 127.0.0.1 only (the refused caller of the firewall test comes from
 //! 127.0.0.2, also loopback); ports the modem listens on are in 47701-47799.
@@ -734,4 +735,124 @@ fn a_thousand_dial_and_close_cycles_leave_no_descriptor_behind() {
     accepting.join().expect("acceptor");
     drop(port);
     assert!(emulator.terminate().success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. NVM across #REBOOT and a process restart
+// ---------------------------------------------------------------------------------------------
+
+/// Sends `AT` until the answer carries the echo again (a rebooted module is back at `E1`).
+fn wait_rebooted(port: &mut Port) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        port.send(b"AT\r");
+        let got = read_until(port, b"OK\r\n", Duration::from_millis(500));
+        if got == b"AT\r\r\nOK\r\n" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no echo after #REBOOT; last answer {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+}
+
+/// Polls `AT#SGACT?` until `#SGACTCFG` has brought context 1 up by itself.
+fn wait_auto_activated(port: &mut Port) {
+    poll_until(port, b"AT#SGACT?\r", b"\r\n#SGACT: 1,1\r\n\r\nOK\r\n");
+}
+
+const SCFG_SET: &str = "\r\n#SCFG: 1,1,300,90,600,50\r\n#SCFG: 2,1,512,120,300,20\r\n\
+    #SCFG: 3,1,300,90,600,50\r\n#SCFG: 4,2,300,90,600,50\r\n#SCFG: 5,2,300,90,600,50\r\n\
+    #SCFG: 6,2,300,90,600,50\r\n\r\nOK\r\n";
+const SCFGEXT_SET: &str = "\r\n#SCFGEXT: 1,0,0,0,0,0\r\n#SCFGEXT: 2,1,1,10,1,1\r\n\
+    #SCFGEXT: 3,0,0,0,0,0\r\n#SCFGEXT: 4,0,0,0,0,0\r\n#SCFGEXT: 5,0,0,0,0,0\r\n\
+    #SCFGEXT: 6,0,0,0,0,0\r\n\r\nOK\r\n";
+const SCFGEXT2_SET: &str = "\r\n#SCFGEXT2: 1,0,0,0,0,0\r\n#SCFGEXT2: 2,1,0,0,0,0\r\n\
+    #SCFGEXT2: 3,0,0,0,0,0\r\n#SCFGEXT2: 4,0,0,0,0,0\r\n#SCFGEXT2: 5,0,0,0,0,0\r\n\
+    #SCFGEXT2: 6,0,0,0,0,0\r\n\r\nOK\r\n";
+const SGACTCFG_SET: &str = "\r\n#SGACTCFG: 1,1,180,0\r\n#SGACTCFG: 2,0,180,0\r\n\
+    #SGACTCFG: 3,0,180,0\r\n#SGACTCFG: 4,0,180,0\r\n#SGACTCFG: 5,0,180,0\r\n\r\nOK\r\n";
+
+/// The NVM settings are there; with `volatile_set`, so are the firewall rule and CHAP,
+/// otherwise both are back at their defaults (no rule, PAP).
+fn assert_settings(port: &mut Port, volatile_set: bool) {
+    port.exchange(b"AT#SCFG?\r", SCFG_SET.as_bytes());
+    port.exchange(b"AT#SCFGEXT?\r", SCFGEXT_SET.as_bytes());
+    port.exchange(b"AT#SCFGEXT2?\r", SCFGEXT2_SET.as_bytes());
+    port.exchange(b"AT#SGACTCFG?\r", SGACTCFG_SET.as_bytes());
+    if volatile_set {
+        port.exchange(
+            b"AT#FRWL?\r",
+            b"\r\n#FRWL: \"127.0.0.1\",\"255.255.255.255\"\r\n\r\nOK\r\n",
+        );
+        port.exchange(b"AT#SGACTAUTH?\r", b"\r\n#SGACTAUTH: 2\r\n\r\nOK\r\n");
+    } else {
+        port.exchange(b"AT#FRWL?\r", b"\r\nOK\r\n");
+        port.exchange(b"AT#SGACTAUTH?\r", b"\r\n#SGACTAUTH: 1\r\n\r\nOK\r\n");
+    }
+}
+
+/// `#SCFG`, `#SCFGEXT`, `#SCFGEXT2` and `#SGACTCFG` survive `AT#REBOOT` and, with `--state`, a
+/// restart of the process; `#FRWL` rules and `#SGACTAUTH` do not. `#SGACTCFG=1,1` brings
+/// context 1 up by itself after each power-on.
+#[test]
+fn socket_configuration_survives_reboot_and_restart_and_auto_activation_follows() {
+    let dir = scratch(SUITE, "nvm");
+    let link = dir.join("tty");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).expect("state dir");
+    let args = [
+        "--model",
+        "telit",
+        "--link",
+        link.to_str().expect("path"),
+        "--state",
+        state.to_str().expect("path"),
+    ];
+    let emulator = Emulator::start(&args);
+    let mut ctl = Ctl::connect(&control_path(&emulator));
+    ctl.wait_registered(0);
+    let mut port = Port::open(&link);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    for command in [
+        &b"AT#SCFG=2,1,512,120,300,20\r"[..],
+        b"AT#SCFGEXT=2,1,1,10,1,1\r",
+        b"AT#SCFGEXT2=2,1\r",
+        b"AT#SGACTCFG=1,1\r",
+        b"AT#FRWL=1,\"127.0.0.1\",\"255.255.255.255\"\r",
+        b"AT#SGACTAUTH=2\r",
+    ] {
+        port.exchange(command, b"\r\nOK\r\n");
+    }
+    assert_settings(&mut port, true);
+    // Auto-activation starts with the next attach (or power-on), not at once.
+    port.exchange(b"AT#SGACT?\r", b"\r\n#SGACT: 1,0\r\n\r\nOK\r\n");
+
+    port.exchange(b"AT#REBOOT\r", b"\r\nOK\r\n");
+    wait_rebooted(&mut port);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    ctl.wait_registered(0);
+    wait_auto_activated(&mut port);
+    assert_settings(&mut port, false);
+
+    drop((port, ctl));
+    assert!(emulator.terminate().success(), "clean exit on SIGTERM");
+    let emulator = Emulator::start(&args);
+    Ctl::connect(&control_path(&emulator)).wait_registered(0);
+    let mut port = Port::open(&link);
+    port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
+    wait_auto_activated(&mut port);
+    assert_settings(&mut port, false);
+    // The auto-activated context carries sockets like one #SGACT brought up.
+    let echo = EchoServer::start();
+    port.exchange(
+        format!("AT#SD=2,0,{},\"127.0.0.1\",0,0,1\r", echo.port).as_bytes(),
+        b"\r\nOK\r\n",
+    );
+    port.exchange(b"AT#SH=2\r", b"\r\nOK\r\n");
+    echo.wait_closed(1);
+    drop(port);
+    assert!(emulator.terminate().success(), "clean exit on SIGTERM");
 }
