@@ -1,8 +1,8 @@
 //! The Telit IP Easy sockets end to end: a client on the real PTYs, the modem's sockets real
 //! loopback sockets, servers and callers in the test; a pyserial client following Telit's IP
 //! Easy User Guide, command-mode sockets, listen/accept with the firewall, three AT instances
-//! online at once, 1,000 open/close cycles with the descriptors counted, and NVM across a
-//! reboot and a restart.
+//! online at once, 1,000 open/close cycles with the descriptors counted, NVM across a reboot
+//! and a restart, and a peer closing under online mode.
 //!
 //! Everything talks to 127.0.0.1 only (the refused caller of the firewall test comes from
 //! 127.0.0.2, also loopback); ports the modem listens on are in 47701-47799.
@@ -11,6 +11,7 @@ mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -75,6 +76,12 @@ fn read_while(port: &mut Port, more: impl Fn(&[u8]) -> bool, timeout: Duration) 
 /// Reads until what came ends with `suffix` or `timeout` passes; everything read.
 fn read_until(port: &mut Port, suffix: &[u8], timeout: Duration) -> Vec<u8> {
     read_while(port, |got| !got.ends_with(suffix), timeout)
+}
+
+/// Nothing at all arrives on the port for `quiet`.
+fn assert_silent(port: &mut Port, quiet: Duration) {
+    let got = read_until(port, b"\0never\0", quiet);
+    assert_eq!(String::from_utf8_lossy(&got), "", "the port said something");
 }
 
 /// Sends `command` until it answers `expected` (for counters the host updates on its own
@@ -232,6 +239,26 @@ fn echo(mut stream: TcpStream, index: usize, connections: &Mutex<Vec<Echoed>>) {
         }
     }
     connections.lock().expect("lock")[index].closed = true;
+}
+
+/// Drops `stream` with SO_LINGER 0: the peer gets a reset, not a FIN.
+fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on an open socket with a correctly sized linger struct.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER");
+    drop(stream);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,4 +882,47 @@ fn socket_configuration_survives_reboot_and_restart_and_auto_activation_follows(
     echo.wait_closed(1);
     drop(port);
     assert!(emulator.terminate().success(), "clean exit on SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The peer closes under online mode
+// ---------------------------------------------------------------------------------------------
+
+/// A peer that sends and closes ends online mode with its bytes then `NO CARRIER`, and the
+/// socket is closed (`#SS: 1,0`); a reset does the same; with closureType 255 the socket stays
+/// online after the close until `+++`, which answers `NO CARRIER`.
+#[test]
+fn a_peer_closing_under_online_mode_is_no_carrier_and_the_socket_closed() {
+    let (world, mut port) = ready("peer-close");
+    activate(&mut port);
+    let (listener, server_port) = server();
+    let dial = format!("AT#SD=1,0,{server_port},\"127.0.0.1\"\r");
+
+    port.exchange(dial.as_bytes(), b"\r\nCONNECT\r\n");
+    let (mut peer, _) = accept(&listener);
+    peer.write_all(b"bye").expect("peer write");
+    drop(peer);
+    port.expect(b"bye\r\nNO CARRIER\r\n");
+    port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
+    port.exchange(b"AT#SO=1\r", b"\r\nNO CARRIER\r\n");
+
+    port.exchange(dial.as_bytes(), b"\r\nCONNECT\r\n");
+    let (peer, _) = accept(&listener);
+    reset(peer);
+    port.expect(b"\r\nNO CARRIER\r\n");
+    port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
+
+    port.exchange(
+        format!("AT#SD=1,0,{server_port},\"127.0.0.1\",255\r").as_bytes(),
+        b"\r\nCONNECT\r\n",
+    );
+    let (mut peer, _) = accept(&listener);
+    peer.write_all(b"last words").expect("peer write");
+    drop(peer);
+    port.expect(b"last words");
+    assert_silent(&mut port, Duration::from_millis(300));
+    escape(&mut port, b"\r\nNO CARRIER\r\n");
+    port.exchange(b"AT#SS=1\r", b"\r\n#SS: 1,0\r\n\r\nOK\r\n");
+    port.exchange(b"AT\r", b"\r\nOK\r\n");
+    world.stop();
 }
