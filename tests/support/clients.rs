@@ -1,5 +1,6 @@
-//! Shared by the real-client tests (tests/real_clients.rs, tests/sms_clients.rs): finding the
-//! clients, a `simodem run --trace` child with its own test directory, and running a client.
+//! Shared by the real-client tests (tests/real_clients.rs, tests/sms_clients.rs,
+//! tests/telit_sockets.rs): finding the clients, a `simodem run --trace` child with its own test
+//! directory, and running a client.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -102,6 +103,24 @@ pub fn python_gsmmodem(test: &str) -> bool {
             "python-gsmmodem-new (with pyserial)",
             "pip install python-gsmmodem-new pyserial",
         )
+    }
+}
+
+/// Whether python3 with pyserial is there (the scripts that talk AT themselves).
+pub fn python_pyserial(test: &str) -> bool {
+    if find_program("python3", &[]).is_none() {
+        return client_missing(test, "python3", "apt-get install python3 python3-pip");
+    }
+    let output = Command::new("python3")
+        .args(["-c", "import serial"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3");
+    if output.status.success() {
+        true
+    } else {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        client_missing(test, "pyserial", "pip install pyserial")
     }
 }
 
