@@ -29,10 +29,14 @@ pub struct ModemState {
     pub registration: Registration,
     pub network: NetworkState,
     pub call: Option<Call>,
-    pub pdp_contexts: Vec<PdpContext>,
-    /// The TCP/IP stack: `+CIPSTATUS` state, local address, server, connections.
-    pub ip: IpState,
-    pub sockets: Vec<SocketState>,
+    /// The SIMCom TCP/IP stack (absent on other models): its contexts, `+CIPSTATUS` state,
+    /// local address, server and connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdp_contexts: Option<Vec<PdpContext>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<Vec<SocketState>>,
     /// The Telit IP Easy stack: contexts and `#SD` sockets (absent on other models).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_easy: Option<IpEasyState>,
@@ -224,6 +228,7 @@ impl Modem {
         let network = &self.config.network;
         let identity = &self.config.identity;
         let main = self.port_view(1);
+        let simcom = self.profile.has_family(crate::commands::Family::Simcom);
         ModemState {
             model: self.profile.id,
             mode: self.mode_name(&main),
@@ -267,32 +272,34 @@ impl Modem {
                 cell_id: format!("{:04X}", network.cell_id),
             },
             call: self.call.clone(),
-            pdp_contexts: self.ip.contexts.clone(),
-            ip: IpState {
+            pdp_contexts: simcom.then(|| self.ip.contexts.clone()),
+            ip: simcom.then(|| IpState {
                 state: self.ip.state_text(),
                 local_address: self.local_ip().to_string(),
                 multi: self.ip.settings.mux,
                 transparent: self.ip.settings.transparent,
                 server_port: self.ip.server.as_ref().map(|s| s.port),
-            },
-            sockets: (0..super::ip::LINKS)
-                .filter_map(|n| {
-                    let link = self.ip.links[n].as_ref()?;
-                    Some(SocketState {
-                        link: n,
-                        protocol: link.transport.name(),
-                        remote: format!("{}:{}", link.remote_ip(), link.port),
-                        state: match link.state {
-                            LinkState::Connecting => "connecting",
-                            LinkState::Connected => "connected",
-                            LinkState::Closed => "closed",
-                        },
-                        accepted: link.accepted,
-                        bytes_sent: link.tx_sent,
-                        bytes_unread: link.rx.len(),
+            }),
+            sockets: simcom.then(|| {
+                (0..super::ip::LINKS)
+                    .filter_map(|n| {
+                        let link = self.ip.links[n].as_ref()?;
+                        Some(SocketState {
+                            link: n,
+                            protocol: link.transport.name(),
+                            remote: format!("{}:{}", link.remote_ip(), link.port),
+                            state: match link.state {
+                                LinkState::Connecting => "connecting",
+                                LinkState::Connected => "connected",
+                                LinkState::Closed => "closed",
+                            },
+                            accepted: link.accepted,
+                            bytes_sent: link.tx_sent,
+                            bytes_unread: link.rx.len(),
+                        })
                     })
-                })
-                .collect(),
+                    .collect()
+            }),
             ip_easy: self
                 .profile
                 .has_family(crate::commands::Family::TelitIp)

@@ -216,3 +216,14 @@ fn state_shows_the_ip_easy_contexts_and_sockets() {
     let sim900 = serde_json::to_value(Harness::sim900().modem.state()).expect("JSON");
     assert!(sim900.get("ip_easy").is_none());
 }
+
+#[test]
+fn state_shows_each_model_only_its_own_ip_stack() {
+    let telit = serde_json::to_value(Harness::telit().modem.state()).expect("JSON");
+    for field in ["pdp_contexts", "ip", "sockets"] {
+        assert!(telit.get(field).is_none(), "{field} is the SIMCom stack's");
+    }
+    let sim900 = serde_json::to_value(Harness::sim900().modem.state()).expect("JSON");
+    assert_eq!(sim900["ip"]["state"], "IP INITIAL");
+    assert_eq!(sim900["sockets"], serde_json::json!([]));
+}
