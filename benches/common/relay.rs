@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use simodem::cmux::{Deframed, Deframer, Kind, TELIT_N1, client_uih};
+use simodem::cmux::{Deframed, Deframer, FLAG, Kind, TELIT_N1, client_uih};
 
 use super::{Client, Summary, check, micros, one_cpu, read_some, readable_within, set_affinity};
 
@@ -520,10 +520,12 @@ impl Dte {
                 String::from_utf8_lossy(&stray[..stray.len().min(80)])
             )));
         }
-        let held = self.deframer.lock().expect("deframer lock").buffered();
-        if held > 0 {
+        // The last closing flag may be held (it could open the next frame); nothing else.
+        let held = self.deframer.lock().expect("deframer lock").take_buffered();
+        if held.iter().any(|&b| b != FLAG) {
             return Err(io::Error::other(format!(
-                "{name}: {held} bytes of an unfinished frame"
+                "{name}: {} bytes of an unfinished frame",
+                held.len()
             )));
         }
         Ok(())
@@ -818,7 +820,9 @@ fn transfer(
                 let mut got = 0;
                 while got < len {
                     let end = (got + CHUNK).min(len);
-                    match (&*peer).read(&mut sink_up[got..end])? {
+                    match (&*peer).read(&mut sink_up[got..end]).map_err(|e| {
+                        io::Error::new(e.kind(), format!("{e} after {got} of {len} bytes"))
+                    })? {
                         0 => return Err(io::ErrorKind::UnexpectedEof.into()),
                         n => got += n,
                     }
@@ -846,7 +850,8 @@ fn transfer(
         )
     });
     let relay_cpu = ep.relay_cpu()?.saturating_sub(cpu_before);
-    let (up_done, down_done) = (up_done?, down_done?);
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", ep.name));
+    let (up_done, down_done) = (up_done.map_err(named)?, down_done.map_err(named)?);
     let timing = Timing {
         up: up_done.map(|(at, _)| at - start),
         down: down_done.map(|(at, _)| at - start),
