@@ -42,15 +42,13 @@ use simodem::modem::profile::TELIT;
 
 use common::relay::{
     CHUNK, Dte, Endpoint, IO_TIMEOUT, ModeResult, Payload, PerSide, Placement, Plan, TARGET_RATIO,
-    Wire, cell, json_path, loadavg, machine_busy_before, median, place, pty_read, socat_path,
-    socat_version, summary_json, throughput, verdict,
+    Wire, cell, json_path, loadavg, machine_busy_before, median, place, pty_read, ready_modem,
+    socat_path, socat_version, summary_json, throughput, verdict,
 };
 use common::{
-    Client, Emulator, Summary, affinity, cpu_model, kernel, readable_within, summarize, write_all,
+    Emulator, Summary, affinity, cpu_model, kernel, readable_within, summarize, write_all,
 };
 
-/// The modem's boot timeline (SIM ready, registration) is over well before this.
-const BOOT_SETTLE: Duration = Duration::from_millis(1200);
 /// The channel the CMUX sides use (AT instance 1).
 const DLCI: u8 = 1;
 /// The factory `#SCFG` pktSz, and the one `BIG_PACKETS` sets.
@@ -128,34 +126,9 @@ fn read_frames(fd: i32, deframer: &mut Deframer, count: usize) -> Result<Vec<Fra
 
 impl Telit {
     fn boot(dir: &Path, variant: &'static Variant) -> Result<Telit, String> {
+        let started = Instant::now();
         let emulator = Emulator::start_model(&TELIT, dir.join(variant.name))?;
-        let booted = Instant::now();
-        let pty = Client::open(&emulator.slave_path).map_err(|e| format!("open: {e}"))?;
-        std::thread::sleep(BOOT_SETTLE.saturating_sub(booted.elapsed()));
-        let dte = Dte::new(pty, Wire::Raw);
-        let ends_ok = |seen: &[u8]| seen.ends_with(b"OK\r\n");
-        dte.expect("ATE0\r", "ATE0\r\r\nOK\r\n")?;
-        let stray = dte
-            .pty
-            .stray_bytes(Duration::from_millis(100))
-            .map_err(|e| e.to_string())?;
-        if !stray.is_empty() {
-            return Err(format!(
-                "unexpected bytes after ATE0: {:?}",
-                String::from_utf8_lossy(&stray)
-            ));
-        }
-        let deadline = Instant::now() + IO_TIMEOUT;
-        loop {
-            let creg = dte.answer("AT+CREG?\r", &ends_ok)?;
-            if creg.contains("+CREG: 0,1") || creg.contains("+CREG: 0,5") {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!("not registered: {creg:?}"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let dte = ready_modem(&emulator, started)?;
         let dte = match variant.wire {
             Wire::Raw => dte,
             Wire::Cmux { dlci } => {

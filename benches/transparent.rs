@@ -41,14 +41,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::relay::{
-    CHUNK, Dte, Endpoint, ModeResult, Payload, Placement, Plan, TARGET_RATIO, Wire, cell,
-    json_path, loadavg, machine_busy_before, median, place, pty_read_exact, pty_write_all,
-    socat_path, socat_version, summary_json, throughput, verdict,
+    CHUNK, Endpoint, ModeResult, Payload, Placement, Plan, TARGET_RATIO, cell, json_path, loadavg,
+    machine_busy_before, median, place, pty_read_exact, pty_write_all, ready_modem, socat_path,
+    socat_version, summary_json, throughput, verdict,
 };
-use common::{Client, Emulator, Summary, affinity, cpu_model, kernel, summarize};
+use common::{Emulator, Summary, affinity, cpu_model, kernel, summarize};
 
-/// The modem's boot timeline (SIM start-up, registration timers) is over well before this.
-const BOOT_SETTLE: Duration = Duration::from_millis(1200);
 /// DTE→TCP bytes that leave at once: the `+CIPCCFG` SendSz the bench sets.
 const SEND_SZ: usize = 1024;
 /// Where the sides are in every list of them.
@@ -60,35 +58,9 @@ const SOCAT: usize = 1;
 /// One SIM900 in transparent mode, connected to a listener of this process.
 fn simodem(dir: &Path) -> Result<Endpoint, String> {
     let (listener, port) = Endpoint::listener().map_err(|e| format!("listen: {e}"))?;
+    let started = Instant::now();
     let emulator = Emulator::start(dir.join("simodem.pty"))?;
-    let booted = Instant::now();
-    let pty = Client::open(&emulator.slave_path).map_err(|e| format!("open: {e}"))?;
-    // Let the boot timeline run out while the modem is still silent (auto-baud).
-    std::thread::sleep(BOOT_SETTLE.saturating_sub(booted.elapsed()));
-    let dte = Dte::new(pty, Wire::Raw);
-    let ends_ok = |seen: &[u8]| seen.ends_with(b"OK\r\n");
-    dte.answer("ATE0\r", &ends_ok)?;
-    let stray = dte
-        .pty
-        .stray_bytes(Duration::from_millis(100))
-        .map_err(|e| e.to_string())?;
-    if !stray.is_empty() {
-        return Err(format!(
-            "unexpected bytes after ATE0: {:?}",
-            String::from_utf8_lossy(&stray)
-        ));
-    }
-    let deadline = Instant::now() + common::relay::IO_TIMEOUT;
-    loop {
-        let creg = dte.answer("AT+CREG?\r", &ends_ok)?;
-        if creg.contains("+CREG: 0,1") || creg.contains("+CREG: 0,5") {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!("not registered: {creg:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dte = ready_modem(&emulator, started)?;
     dte.expect("AT+CIPMODE=1\r", "\r\nOK\r\n")?;
     dte.expect(&format!("AT+CIPCCFG=5,2,{SEND_SZ},1\r"), "\r\nOK\r\n")?;
     dte.expect("AT+CSTT=\"internet\",\"\",\"\"\r", "\r\nOK\r\n")?;

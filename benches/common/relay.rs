@@ -16,12 +16,16 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use simodem::cmux::{Deframed, Deframer, FLAG, Kind, TELIT_N1, client_uih};
 
-use super::{Client, Summary, check, micros, one_cpu, read_some, readable_within, set_affinity};
+use super::{
+    Client, Emulator, Summary, check, micros, one_cpu, read_some, readable_within, set_affinity,
+};
 
 /// Every bulk read and write buffer, on every side.
 pub const CHUNK: usize = 64 * 1024;
 /// A hang guard for any one read, write or answer (not a measurement).
 pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// A modem's boot timeline (SIM start-up, registration timers) is over well before this.
+const BOOT_SETTLE: Duration = Duration::from_millis(1200);
 /// How long to wait for bytes nobody should have sent.
 pub const QUIET: Duration = Duration::from_millis(50);
 pub const TARGET_RATIO: f64 = 0.95;
@@ -529,6 +533,38 @@ impl Dte {
             )));
         }
         Ok(())
+    }
+}
+
+/// Opens the PTY of a modem just started, as a client does; lets the boot timeline run out
+/// (silent on an auto-baud SIM900), then `ATE0` (after which nothing may arrive) and
+/// `AT+CREG?` until the modem is registered.
+pub fn ready_modem(emulator: &Emulator, started: Instant) -> Result<Dte, String> {
+    let pty = Client::open(&emulator.slave_path).map_err(|e| format!("open: {e}"))?;
+    std::thread::sleep(BOOT_SETTLE.saturating_sub(started.elapsed()));
+    let dte = Dte::new(pty, Wire::Raw);
+    let ends_ok = |seen: &[u8]| seen.ends_with(b"OK\r\n");
+    dte.answer("ATE0\r", &ends_ok)?;
+    let stray = dte
+        .pty
+        .stray_bytes(Duration::from_millis(100))
+        .map_err(|e| e.to_string())?;
+    if !stray.is_empty() {
+        return Err(format!(
+            "unexpected bytes after ATE0: {:?}",
+            String::from_utf8_lossy(&stray)
+        ));
+    }
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let creg = dte.answer("AT+CREG?\r", &ends_ok)?;
+        if creg.contains("+CREG: 0,1") || creg.contains("+CREG: 0,5") {
+            return Ok(dte);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("not registered: {creg:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
