@@ -39,6 +39,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use simodem::cmux::{Deframer, FLAG, Frame, Kind, TELIT_N1, client_sabm, client_uih, control};
 use simodem::modem::profile::TELIT;
+use simodem::modem::{
+    Input, Instant as ModemInstant, Modem, ModemConfig, Output, SocketCommand, SocketEvent,
+    SocketId,
+};
 
 use common::relay::{
     CHUNK, Dte, Endpoint, IO_TIMEOUT, ModeResult, Payload, PerSide, Placement, Plan, TARGET_RATIO,
@@ -46,7 +50,7 @@ use common::relay::{
     socat_path, socat_version, summary_json, throughput, verdict,
 };
 use common::{
-    Emulator, Summary, affinity, cpu_model, kernel, readable_within, summarize, write_all,
+    Emulator, Summary, affinity, cpu_model, kernel, micros, readable_within, summarize, write_all,
 };
 
 /// The channel the CMUX sides use (AT instance 1).
@@ -321,6 +325,183 @@ fn deframe_speed(payload: &[u8]) -> f64 {
     payload.len() as f64 / 1e6 / best
 }
 
+// ----- the emulator core alone -----
+
+/// A Telit core (`simodem::modem::Modem`) driven on a virtual clock as the host drives it, but
+/// with no PTY, socket or runtime: what the modem's own work costs per byte, per variant.
+struct Core {
+    modem: Modem,
+    now: ModemInstant,
+    wire: Wire,
+    socket: SocketId,
+}
+
+/// What one input made the core do: bytes for the client, bytes for the peer.
+#[derive(Default)]
+struct CoreOut {
+    dte: Vec<u8>,
+    sent: Vec<u8>,
+    commands: Vec<(SocketId, SocketCommand)>,
+}
+
+impl Core {
+    fn feed(&mut self, input: Input, out: &mut CoreOut) {
+        self.modem.handle(self.now, input);
+        while self.modem.next_deadline().is_some_and(|at| at <= self.now) {
+            self.modem.handle(self.now, Input::Timer);
+        }
+        while let Some(output) = self.modem.poll_output() {
+            match output {
+                Output::Dte(bytes) => out.dte.extend_from_slice(&bytes),
+                Output::Socket(id, SocketCommand::Send(bytes)) => {
+                    out.sent.extend_from_slice(&bytes);
+                    // The host reports every send handed to the kernel.
+                    self.modem
+                        .handle(self.now, Input::Socket(id, SocketEvent::Sent(bytes.len())));
+                }
+                Output::Socket(id, command) => out.commands.push((id, command)),
+                _ => {}
+            }
+        }
+    }
+
+    /// A command line on the variant's channel; returns what the client read (unframed).
+    fn at(&mut self, line: &str) -> Result<String, String> {
+        let bytes = match self.wire {
+            Wire::Raw => line.as_bytes().to_vec(),
+            Wire::Cmux { dlci } => client_uih(dlci, line.as_bytes()),
+        };
+        let mut out = CoreOut::default();
+        self.feed(Input::Dte(bytes), &mut out);
+        let text = match self.wire {
+            Wire::Raw => out.dte,
+            Wire::Cmux { dlci } => Deframer::new(TELIT_N1)
+                .frames(&out.dte)
+                .into_iter()
+                .filter(|f| f.dlci == dlci)
+                .flat_map(|f| f.info)
+                .collect(),
+        };
+        if !out.commands.is_empty() {
+            // #SD: the host connects, the modem answers CONNECT.
+            let (id, _) = out.commands[0];
+            self.socket = id;
+            let local = "127.0.0.1:40000".parse().expect("address");
+            let peer = "127.0.0.1:40001".parse().expect("address");
+            let mut connected = CoreOut::default();
+            self.feed(
+                Input::Socket(id, SocketEvent::Connected { local, peer }),
+                &mut connected,
+            );
+            let mut text = text;
+            text.extend(match self.wire {
+                Wire::Raw => connected.dte,
+                Wire::Cmux { .. } => Deframer::new(TELIT_N1)
+                    .frames(&connected.dte)
+                    .into_iter()
+                    .flat_map(|f| f.info)
+                    .collect(),
+            });
+            return Ok(String::from_utf8_lossy(&text).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    /// A booted Telit online on socket 1 as `variant` sets it up.
+    fn online(variant: &Variant) -> Result<Core, String> {
+        let mut core = Core {
+            modem: Modem::new(ModemConfig::new(&TELIT), ModemInstant(0)),
+            now: ModemInstant(0),
+            wire: Wire::Raw,
+            socket: SocketId(0),
+        };
+        let mut out = CoreOut::default();
+        core.feed(Input::DteOpened, &mut out);
+        core.now = ModemInstant::from_millis(2000);
+        core.feed(Input::Timer, &mut out);
+        core.at("ATE0\r")?;
+        if let Wire::Cmux { dlci } = variant.wire {
+            core.at("AT+CMUX=0\r")?;
+            core.feed(Input::Dte(client_sabm(0)), &mut out);
+            core.feed(Input::Dte(client_sabm(dlci)), &mut out);
+            core.wire = variant.wire;
+        }
+        if let Some(scfg) = variant.scfg {
+            core.at(scfg)?;
+        }
+        core.at("AT#SGACT=1,1\r")?;
+        let connect = core.at("AT#SD=1,0,40001,\"127.0.0.1\"\r")?;
+        if connect != "\r\nCONNECT\r\n" {
+            return Err(format!("core {}: #SD answered {connect:?}", variant.name));
+        }
+        Ok(core)
+    }
+
+    /// Client bytes as `read`-sized reads of the PTY; returns the time and what the peer got.
+    /// The clock moves as if the bytes came at 100 MB/s (no txTo or guard time passes).
+    /// `out` is cleared first (reused so that no pass pays for fresh pages).
+    fn up(&mut self, wire: &[u8], read: usize, out: &mut CoreOut) -> Duration {
+        out.sent.clear();
+        let start = Instant::now();
+        for chunk in wire.chunks(read) {
+            self.now = ModemInstant(self.now.0 + chunk.len() as u64 / 100);
+            self.feed(Input::Dte(chunk.to_vec()), out);
+        }
+        start.elapsed()
+    }
+
+    /// Peer bytes as `read`-sized socket reads; returns the time and what the client got.
+    fn down(&mut self, payload: &[u8], read: usize, out: &mut CoreOut) -> Duration {
+        out.dte.clear();
+        let start = Instant::now();
+        for chunk in payload.chunks(read) {
+            self.now = ModemInstant(self.now.0 + chunk.len() as u64 / 100);
+            self.feed(
+                Input::Socket(self.socket, SocketEvent::Data(chunk.to_vec())),
+                out,
+            );
+        }
+        start.elapsed()
+    }
+}
+
+/// Core µs per MB of payload, DTE→TCP (4 KiB PTY reads) and TCP→DTE (64 KiB socket reads),
+/// per variant: the best of three passes over `payload`, every pass checked.
+fn core_costs(up: &Payload, down: &Payload, len: usize) -> Result<Vec<(f64, f64)>, String> {
+    let mut costs = Vec::new();
+    for variant in &VARIANTS {
+        let mut core = Core::online(variant)?;
+        let (mut best_up, mut best_down) = (Duration::MAX, Duration::MAX);
+        let mut out = CoreOut {
+            dte: Vec::with_capacity(len + len / 16),
+            sent: Vec::with_capacity(len),
+            commands: Vec::new(),
+        };
+        for _ in 0..3 {
+            let wire = up.wire(variant.wire, len);
+            best_up = best_up.min(core.up(wire, 4096, &mut out));
+            if out.sent != up.bytes[..len] || !out.commands.is_empty() {
+                return Err(format!("core {}: DTE→TCP bytes differ", variant.name));
+            }
+            best_down = best_down.min(core.down(&down.bytes[..len], 64 * 1024, &mut out));
+            let got: Vec<u8> = match variant.wire {
+                Wire::Raw => out.dte.clone(),
+                Wire::Cmux { .. } => Deframer::new(TELIT_N1)
+                    .frames(&out.dte)
+                    .into_iter()
+                    .flat_map(|f| f.info)
+                    .collect(),
+            };
+            if got != down.bytes[..len] {
+                return Err(format!("core {}: TCP→DTE bytes differ", variant.name));
+            }
+        }
+        let per_mb = |took: Duration| micros(took) / (len as f64 / 1e6);
+        costs.push((per_mb(best_up), per_mb(best_down)));
+    }
+    Ok(costs)
+}
+
 // ----- report -----
 
 struct Measured {
@@ -329,6 +510,8 @@ struct Measured {
     results: Vec<ModeResult>,
     at: Vec<AtRow>,
     deframe_mb_s: f64,
+    /// The core alone: µs per MB DTE→TCP and TCP→DTE, per simodem side.
+    core: Vec<(f64, f64)>,
     len: usize,
     busy_before: Option<f64>,
     load: (String, String),
@@ -494,6 +677,23 @@ fn report(plan: &Plan, full: bool, socat_version: &str, m: &Measured) -> Value {
     );
     println!();
     println!(
+        "{:<24} {:>14} {:>14} {:>14} {:>14}",
+        "core alone, µs per MB", "online-300", "online-1500", "cmux-300", "cmux-1500"
+    );
+    for (label, pick) in [("DTE→TCP (4 KiB reads)", 0), ("TCP→DTE (64 KiB reads)", 1)] {
+        let cost: Vec<f64> = m
+            .core
+            .iter()
+            .map(|c| if pick == 0 { c.0 } else { c.1 })
+            .collect();
+        println!(
+            "{label:<24} {:>14.0} {:>14.0} {:>14.0} {:>14.0}",
+            cost[0], cost[1], cost[2], cost[3]
+        );
+    }
+    println!("  (Modem::handle on a virtual clock, no PTY, socket or runtime; best of 3 passes)");
+    println!();
+    println!(
         "AT\\r → OK round trip, µs, {} samples per side ({} alternating rounds)",
         m.at.first().map_or(0, |r| r.samples),
         plan.latency_rounds
@@ -551,6 +751,9 @@ fn report(plan: &Plan, full: bool, socat_version: &str, m: &Measured) -> Value {
         "relay_cpu": cpu_json,
         "at_round_trip": at_json,
         "client_deframe_mb_s": m.deframe_mb_s,
+        "core_us_per_mb": side_names().iter().zip(&m.core).map(|(n, (up, down))| {
+            json!({"side": n, "dte_to_tcp": up, "tcp_to_dte": down})
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -595,11 +798,13 @@ fn measure(plan: &Plan, dir: &Path, socat: &Path) -> Result<Measured, Box<dyn st
     let refs: Vec<&Endpoint> = sides.iter().collect();
     let results = throughput(plan, &refs, &all_cpus, (len, warmup), &up, &down)?;
     let deframe_mb_s = deframe_speed(&down.bytes[..len.min(16 << 20)]);
+    let core = core_costs(&up, &down, len)?;
     Ok(Measured {
         scfg,
         results,
         at,
         deframe_mb_s,
+        core,
         len,
         busy_before,
         load: (load_before, loadavg()),

@@ -344,7 +344,7 @@ impl Payload {
     }
 
     /// What a side writes on its PTY to send the first `len` bytes.
-    fn wire(&self, wire: Wire, len: usize) -> &[u8] {
+    pub fn wire(&self, wire: Wire, len: usize) -> &[u8] {
         match wire {
             Wire::Raw => &self.bytes[..len],
             Wire::Cmux { .. } => self
