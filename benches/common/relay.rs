@@ -743,6 +743,8 @@ impl Mode {
 struct Sinks {
     up: Vec<u8>,
     down: Vec<u8>,
+    /// The frames a CMUX side read, taken apart after the clock stopped.
+    wire: Vec<u8>,
 }
 
 /// How long each direction took, from the start to its last byte read.
@@ -797,35 +799,58 @@ fn join_pair(pair: Option<Pair<'_>>, what: &str) -> io::Result<Option<(Instant, 
         .map_err(|e| io::Error::new(e.kind(), format!("{what} reader: {e}")))
 }
 
-/// Reads `sink.len()` payload bytes from the PTY; returns the bytes read off the wire.
-fn read_down(dte: &Dte, sink: &mut [u8]) -> io::Result<usize> {
+/// Reads `sink.len()` payload bytes from the PTY; returns the bytes read off the wire. A CMUX
+/// side's frames go to `wire` as they are: only their headers are looked at (to know when the
+/// last payload byte came); they are checked and taken apart after the clock stopped, so the
+/// client's own work stays off the measured path, as the frames it sends are built beforehand.
+fn read_down(dte: &Dte, sink: &mut [u8], wire: &mut [u8]) -> io::Result<usize> {
     let fd = dte.fd();
     let len = sink.len();
-    let mut got = 0;
     if dte.wire == Wire::Raw {
+        let mut got = 0;
         while got < len {
             let end = (got + CHUNK).min(len);
             got += pty_read(fd, &mut sink[got..end])?;
         }
         return Ok(got);
     }
-    let mut wire = vec![0u8; CHUNK];
-    let mut payload = Vec::with_capacity(CHUNK);
-    let mut on_wire = 0;
-    while got < len {
-        let n = pty_read(fd, &mut wire)?;
-        on_wire += n;
-        payload.clear();
-        dte.unwrap(&wire[..n], &mut payload)?;
-        if got + payload.len() > len {
-            return Err(io::Error::other(format!(
-                "more than the {len} bytes sent arrived"
-            )));
+    let (mut filled, mut walked, mut payload) = (0, 0, 0);
+    while payload < len {
+        if filled == wire.len() {
+            return Err(io::Error::other("more frames than the payload needs"));
         }
-        sink[got..got + payload.len()].copy_from_slice(&payload);
-        got += payload.len();
+        let end = (filled + CHUNK).min(wire.len());
+        filled += pty_read(fd, &mut wire[filled..end])?;
+        while let Some((info, used)) = frame_at(&wire[walked..filled])? {
+            payload += info;
+            walked += used;
+        }
     }
-    Ok(on_wire)
+    Ok(filled)
+}
+
+/// The information length of the whole frame `bytes` start with (after any flags), and the
+/// bytes up to its closing flag (left to open the next frame); `None` until it is all there.
+fn frame_at(bytes: &[u8]) -> io::Result<Option<(usize, usize)>> {
+    let Some(start) = bytes.iter().position(|&b| b != FLAG) else {
+        return Ok(None);
+    };
+    if start == 0 {
+        return Err(io::Error::other("bytes outside a frame"));
+    }
+    let header = &bytes[start..];
+    let (info, header_len) = match header {
+        [_, _, len, ..] if len & 1 == 1 => (usize::from(len >> 1), 3),
+        [_, _, len0, len1, ..] => (usize::from(len0 >> 1) | usize::from(*len1) << 7, 4),
+        _ => return Ok(None),
+    };
+    // The FCS, then the closing flag.
+    let closing = start + header_len + info + 1;
+    match bytes.get(closing) {
+        None => Ok(None),
+        Some(&FLAG) => Ok(Some((info, closing))),
+        Some(_) => Err(io::Error::other("a frame without its closing flag")),
+    }
 }
 
 /// Moves `len` bytes of `up` and/or `down` through `ep`; checks them after the clock stopped.
@@ -842,6 +867,7 @@ fn transfer(
     let dte = &ep.dte;
     let (sent_up, sent_down) = (up.wire(dte.wire, len), &down.bytes[..len]);
     let (sink_up, sink_down) = (&mut sinks.up[..len], &mut sinks.down[..len]);
+    let wire_down = &mut sinks.wire[..];
     let cpu_before = ep.relay_cpu()?;
     let start = Instant::now();
     let (up_done, down_done) = std::thread::scope(|scope| {
@@ -875,7 +901,7 @@ fn transfer(
                 Ok(())
             });
             let reader = scope.spawn(move || -> io::Result<(Instant, usize)> {
-                let on_wire = read_down(dte, sink_down)?;
+                let on_wire = read_down(dte, sink_down, wire_down)?;
                 Ok((Instant::now(), on_wire))
             });
             (writer, reader)
@@ -899,6 +925,18 @@ fn transfer(
         verify(&format!("{} DTE→TCP", ep.name), &sinks.up[..len], up)?;
     }
     if mode.down() {
+        if dte.wire != Wire::Raw {
+            let mut payload = Vec::with_capacity(len);
+            dte.unwrap(&sinks.wire[..timing.wire_down], &mut payload)
+                .map_err(named)?;
+            if payload.len() != len {
+                return Err(named(io::Error::other(format!(
+                    "TCP→DTE: {} bytes in the frames, not {len}",
+                    payload.len()
+                ))));
+            }
+            sinks.down[..len].copy_from_slice(&payload);
+        }
         verify(&format!("{} TCP→DTE", ep.name), &sinks.down[..len], down)?;
     }
     ep.expect_quiet()?;
@@ -959,6 +997,15 @@ pub fn throughput(
     let mut sinks = Sinks {
         up: vec![0u8; len],
         down: vec![0u8; len],
+        // N1 = 128: at most 7 bytes of frame per 128 of payload, and a read's worth more.
+        wire: vec![
+            0u8;
+            if sides.iter().any(|s| s.dte.wire != Wire::Raw) {
+                len + len.div_ceil(TELIT_N1) * 7 + CHUNK
+            } else {
+                0
+            }
+        ],
     };
     let relays: Vec<libc::pid_t> = sides.iter().map(|s| s.relay).collect();
     let per_side = || vec![Vec::new(); sides.len()];
