@@ -18,9 +18,11 @@
 //!
 //! The very same code drives every side (`common::relay`): a PTY fd in non-blocking mode, a
 //! blocking `TcpStream`, 64 KiB chunks. The DTE→TCP bytes of a CMUX side are cut into frames
-//! before the clock starts; its TCP→DTE frames are taken apart as they arrive (every frame must
+//! before the clock starts; of its TCP→DTE frames only the headers are read while the clock runs
+//! (to see the last payload byte), and they are taken apart after it stopped (every frame must
 //! be a UIH frame on DLCI 1). A run moves a whole number of 1,500-byte packets, so no byte waits
-//! for txTo at the end of a run.
+//! for txTo at the end of a run. Last, the emulator core alone: the same four set-ups driven
+//! through `Modem::handle` on a virtual clock (no PTY, socket or runtime), µs per MB each way.
 //!
 //! `cargo bench --bench telit` runs the full measurement and writes `target/bench-telit.json`;
 //! without `--bench` (as under `cargo test --all-targets`) it runs a short smoke version. Without
@@ -302,29 +304,6 @@ fn at_latency(
     Ok(rows)
 }
 
-/// How fast this client takes frames apart alone on one thread, in MB/s of payload (the best
-/// of three passes over `payload` in N1 frames, read 4 KiB at a time): the TCP→DTE reader of
-/// a CMUX side does this work besides reading the PTY.
-fn deframe_speed(payload: &[u8]) -> f64 {
-    let wire = client_uih(DLCI, payload);
-    let mut best = f64::MAX;
-    for _ in 0..3 {
-        let mut deframer = Deframer::new(TELIT_N1);
-        let mut got = 0;
-        let start = Instant::now();
-        for chunk in wire.chunks(4096) {
-            got += deframer
-                .frames(chunk)
-                .iter()
-                .map(|f| f.info.len())
-                .sum::<usize>();
-        }
-        best = best.min(start.elapsed().as_secs_f64());
-        assert_eq!(got, payload.len(), "the deframer lost bytes");
-    }
-    payload.len() as f64 / 1e6 / best
-}
-
 // ----- the emulator core alone -----
 
 /// A Telit core (`simodem::modem::Modem`) driven on a virtual clock as the host drives it, but
@@ -509,7 +488,6 @@ struct Measured {
     scfg: Vec<String>,
     results: Vec<ModeResult>,
     at: Vec<AtRow>,
-    deframe_mb_s: f64,
     /// The core alone: µs per MB DTE→TCP and TCP→DTE, per simodem side.
     core: Vec<(f64, f64)>,
     len: usize,
@@ -644,8 +622,7 @@ fn report(plan: &Plan, full: bool, socat_version: &str, m: &Measured) -> Value {
     }
     println!(
         "÷online: CMUX MB/s over the plain port's with the same #SCFG; wire/B: bytes on the PTY \
-         per payload byte. The client alone deframes {:.0} MB/s on one thread.",
-        m.deframe_mb_s
+         per payload byte (median)"
     );
     println!();
     println!(
@@ -750,7 +727,6 @@ fn report(plan: &Plan, full: bool, socat_version: &str, m: &Measured) -> Value {
         "throughput": throughput_json,
         "relay_cpu": cpu_json,
         "at_round_trip": at_json,
-        "client_deframe_mb_s": m.deframe_mb_s,
         "core_us_per_mb": side_names().iter().zip(&m.core).map(|(n, (up, down))| {
             json!({"side": n, "dte_to_tcp": up, "tcp_to_dte": down})
         }).collect::<Vec<_>>(),
@@ -797,13 +773,11 @@ fn measure(plan: &Plan, dir: &Path, socat: &Path) -> Result<Measured, Box<dyn st
     sides.push(Endpoint::socat(dir, socat)?);
     let refs: Vec<&Endpoint> = sides.iter().collect();
     let results = throughput(plan, &refs, &all_cpus, (len, warmup), &up, &down)?;
-    let deframe_mb_s = deframe_speed(&down.bytes[..len.min(16 << 20)]);
     let core = core_costs(&up, &down, len)?;
     Ok(Measured {
         scfg,
         results,
         at,
-        deframe_mb_s,
         core,
         len,
         busy_before,
