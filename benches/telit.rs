@@ -352,15 +352,7 @@ impl Core {
         };
         let mut out = CoreOut::default();
         self.feed(Input::Dte(bytes), &mut out);
-        let text = match self.wire {
-            Wire::Raw => out.dte,
-            Wire::Cmux { dlci } => Deframer::new(TELIT_N1)
-                .frames(&out.dte)
-                .into_iter()
-                .filter(|f| f.dlci == dlci)
-                .flat_map(|f| f.info)
-                .collect(),
-        };
+        let mut text = self.unframe(&out.dte);
         if !out.commands.is_empty() {
             // #SD: the host connects, the modem answers CONNECT.
             let (id, _) = out.commands[0];
@@ -372,18 +364,22 @@ impl Core {
                 Input::Socket(id, SocketEvent::Connected { local, peer }),
                 &mut connected,
             );
-            let mut text = text;
-            text.extend(match self.wire {
-                Wire::Raw => connected.dte,
-                Wire::Cmux { .. } => Deframer::new(TELIT_N1)
-                    .frames(&connected.dte)
-                    .into_iter()
-                    .flat_map(|f| f.info)
-                    .collect(),
-            });
-            return Ok(String::from_utf8_lossy(&text).into_owned());
+            text.extend(self.unframe(&connected.dte));
         }
         Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    /// What the client reads in `bytes`: themselves, or what UIH frames on the DLCI carry.
+    fn unframe(&self, bytes: &[u8]) -> Vec<u8> {
+        match self.wire {
+            Wire::Raw => bytes.to_vec(),
+            Wire::Cmux { dlci } => Deframer::new(TELIT_N1)
+                .frames(bytes)
+                .into_iter()
+                .filter(|f| f.dlci == dlci && f.kind == Kind::Uih)
+                .flat_map(|f| f.info)
+                .collect(),
+        }
     }
 
     /// A booted Telit online on socket 1 as `variant` sets it up.
@@ -463,15 +459,7 @@ fn core_costs(up: &Payload, down: &Payload, len: usize) -> Result<Vec<(f64, f64)
                 return Err(format!("core {}: DTE→TCP bytes differ", variant.name));
             }
             best_down = best_down.min(core.down(&down.bytes[..len], 64 * 1024, &mut out));
-            let got: Vec<u8> = match variant.wire {
-                Wire::Raw => out.dte.clone(),
-                Wire::Cmux { .. } => Deframer::new(TELIT_N1)
-                    .frames(&out.dte)
-                    .into_iter()
-                    .flat_map(|f| f.info)
-                    .collect(),
-            };
-            if got != down.bytes[..len] {
+            if core.unframe(&out.dte) != down.bytes[..len] {
                 return Err(format!("core {}: TCP→DTE bytes differ", variant.name));
             }
         }
