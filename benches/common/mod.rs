@@ -2,6 +2,8 @@
 //! (opened like pyserial/gammu, timed round trips), and latency statistics (percentiles in µs).
 #![allow(dead_code)] // each bench uses its own subset
 
+pub mod relay;
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use simodem::host::{HostedModem, PortOptions};
 use simodem::modem::ModemConfig;
+use simodem::modem::profile::Profile;
 
 pub fn check(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -196,7 +199,7 @@ pub fn summarize(samples: &[Duration]) -> Summary {
 
 // ----- simodem on a current-thread runtime in its own thread -----
 
-/// One SIM900 on a PTY, hosted as the binary hosts it; stopped when dropped.
+/// One modem on a PTY, hosted as the binary hosts it; stopped when dropped.
 pub struct Emulator {
     pub slave_path: PathBuf,
     /// The runtime thread's id: all of the modem's work runs on it.
@@ -235,12 +238,18 @@ where
 }
 
 impl Emulator {
+    /// A SIM900 (`simodem run`).
     pub fn start(link: PathBuf) -> Result<Emulator, String> {
+        Emulator::start_model(&simodem::modem::profile::SIM900, link)
+    }
+
+    /// A modem of `profile`'s model with factory settings (`simodem run --model …`).
+    pub fn start_model(profile: &'static Profile, link: PathBuf) -> Result<Emulator, String> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(PathBuf, libc::pid_t), String>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = spawn_runtime_thread("simodem", ready_tx, move |ready_tx| async move {
             let hosted = HostedModem {
-                config: ModemConfig::new(&simodem::modem::profile::SIM900),
+                config: ModemConfig::new(profile),
                 ports: PortOptions {
                     pty_link: Some(link),
                     ..PortOptions::default()

@@ -65,13 +65,19 @@ impl Modem {
     }
 
     /// Bytes from the client while the port is multiplexed; what follows the end of the
-    /// multiplexer is plain AT for instance 1 again.
+    /// multiplexer is plain AT for instance 1 again. A frame cut by the end of `bytes` waits in
+    /// the engine for the rest of it.
     pub(crate) fn mux_receive(&mut self, bytes: &[u8]) {
         let Some(mux) = self.mux.as_mut() else {
             return;
         };
         let events = mux.engine.receive(bytes);
-        let rest = mux.engine.take_unprocessed();
+        let ended = events.contains(&MuxEvent::Ended);
+        let rest = if ended {
+            mux.engine.take_unprocessed()
+        } else {
+            Vec::new()
+        };
         for event in events {
             self.mux_event(event);
         }

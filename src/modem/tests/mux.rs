@@ -64,6 +64,24 @@ fn a_line_split_across_frames_is_one_line() {
 }
 
 #[test]
+fn a_frame_cut_between_two_reads_is_one_frame() {
+    let (mut h, mut frames) = muxed();
+    let frame = client_uih(2, b"AT+CGMI\r");
+    // Every place a read can end inside the frame, from just after its opening flag to just
+    // before its closing one; the first part alone is no frame and gets no answer.
+    for cut in 1..frame.len() {
+        let first = h.send(&frame[..cut]);
+        assert!(first.is_empty(), "cut at {cut}: {first:?}");
+        let out = frames.frames(&h.send(&frame[cut..]));
+        assert_eq!(
+            String::from_utf8_lossy(&payload_on(&out, 2)),
+            "AT+CGMI\r\r\nTelit\r\n\r\nOK\r\n",
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
 fn disc_on_dlci_0_returns_the_port_to_plain_at() {
     let (mut h, mut frames) = muxed();
     let out = frames.frames(&h.send(&client_disc(0)));
