@@ -3,14 +3,10 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Port, TIMEOUT, World, scratch};
+use support::{ClosingServer, Port, TIMEOUT, World, scratch};
 
 fn ready() -> (World, Port) {
     let world = World::one(&scratch("tcpip-fds", "fds"));
@@ -31,42 +27,12 @@ fn open_fds() -> usize {
 #[test]
 fn a_thousand_connections_leave_no_descriptor_behind() {
     let (world, mut port) = ready();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let server_port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    let stop = Arc::new(AtomicBool::new(false));
-    // Connections the server side has seen closed and dropped.
-    let finished = Arc::new(AtomicUsize::new(0));
-    let accepting = {
-        let stop = stop.clone();
-        let finished = finished.clone();
-        thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    // Held until the modem closes it, so the modem is always the one closing.
-                    Ok((mut stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(TIMEOUT));
-                        let _ = stream.read_to_end(&mut Vec::new());
-                        drop(stream);
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(1)),
-                }
-            }
-        })
-    };
+    let server = ClosingServer::start();
+    let server_port = server.port;
     let open = format!("AT+CIPSTART=\"TCP\",\"127.0.0.1\",{server_port}\r");
     port.exchange(open.as_bytes(), b"\r\nOK\r\n\r\nCONNECT OK\r\n");
     port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
-    let settled = |count: usize| {
-        let deadline = Instant::now() + TIMEOUT;
-        while finished.load(Ordering::SeqCst) < count && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(1));
-        }
-        assert_eq!(finished.load(Ordering::SeqCst), count, "server side closed");
-    };
-    settled(1);
+    server.settled(1);
     let before = open_fds();
     for _ in 0..1000 {
         port.send(open.as_bytes());
@@ -74,13 +40,12 @@ fn a_thousand_connections_leave_no_descriptor_behind() {
         port.exchange(b"AT+CIPCLOSE=1\r", b"\r\nCLOSE OK\r\n");
     }
     port.exchange(b"AT\r", b"\r\nOK\r\n");
-    settled(1001);
+    server.settled(1001);
     let deadline = Instant::now() + TIMEOUT;
     while open_fds() > before && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(open_fds(), before, "descriptors after 1,000 connections");
-    stop.store(true, Ordering::Relaxed);
-    accepting.join().expect("acceptor");
+    drop(server);
     world.stop();
 }

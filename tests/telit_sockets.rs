@@ -14,14 +14,14 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use simodem::network::{ModemSpec, instance_link};
 use support::clients::{CLIENT_TIMEOUT, collect, python_pyserial, spawn_piped};
-use support::{Ctl, Emulator, Port, TIMEOUT, World, read_exactly, scratch};
+use support::{ClosingServer, Ctl, Emulator, Port, TIMEOUT, World, read_exactly, scratch};
 
 const SUITE: &str = "telit-sockets";
 /// The address context 1 gets (`#SGACT: 10.64.0.2`), shown as the local one by `#SS`.
@@ -708,47 +708,19 @@ fn a_thousand_dial_and_close_cycles_leave_no_descriptor_behind() {
     port.exchange(b"ATE0\r", b"ATE0\r\r\nOK\r\n");
     activate(&mut port);
 
-    let (listener, server_port) = server();
-    listener.set_nonblocking(true).expect("nonblocking");
-    let stop = Arc::new(AtomicBool::new(false));
-    // Connections the server side has seen closed by the modem and dropped.
-    let finished = Arc::new(AtomicUsize::new(0));
-    let accepting = {
-        let stop = stop.clone();
-        let finished = finished.clone();
-        thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(TIMEOUT));
-                        let _ = stream.read_to_end(&mut Vec::new());
-                        drop(stream);
-                        finished.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(1)),
-                }
-            }
-        })
-    };
-    let settled = |count: usize| {
-        let deadline = Instant::now() + TIMEOUT;
-        while finished.load(Ordering::SeqCst) < count && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(1));
-        }
-        assert_eq!(finished.load(Ordering::SeqCst), count, "server side closed");
-    };
+    let server = ClosingServer::start();
+    let server_port = server.port;
     let dial = format!("AT#SD=1,0,{server_port},\"127.0.0.1\",0,0,1\r");
     port.exchange(dial.as_bytes(), b"\r\nOK\r\n");
     port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
-    settled(1);
+    server.settled(1);
     let before = open_fds(pid);
     for _ in 0..1000 {
         port.exchange(dial.as_bytes(), b"\r\nOK\r\n");
         port.exchange(b"AT#SH=1\r", b"\r\nOK\r\n");
     }
     port.exchange(b"AT#SS\r", all_closed().as_bytes());
-    settled(1001);
+    server.settled(1001);
     let deadline = Instant::now() + TIMEOUT;
     while open_fds(pid) > before && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
@@ -758,8 +730,7 @@ fn a_thousand_dial_and_close_cycles_leave_no_descriptor_behind() {
         before,
         "the emulator's descriptors after 1,000 cycles"
     );
-    stop.store(true, Ordering::Relaxed);
-    accepting.join().expect("acceptor");
+    drop(server);
     drop(port);
     assert!(emulator.terminate().success());
 }

@@ -117,6 +117,22 @@ impl Harness {
         self.instance_out.remove(&instance).unwrap_or_default()
     }
 
+    /// Answers the modem's last `Connect` as a host would (connected from 127.0.0.1:40000 to
+    /// 127.0.0.1:5000); returns that socket and what the client then sees.
+    pub fn connect_last(&mut self) -> (SocketId, Vec<u8>) {
+        let socket = match self.socket_requests.last() {
+            Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
+            other => panic!("expected a connect, got {other:?}"),
+        };
+        let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
+        let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
+        let out = self.apply(Input::Socket(
+            socket,
+            SocketEvent::Connected { local, peer },
+        ));
+        (socket, out)
+    }
+
     /// Sends a line with echo off and returns the response as text.
     pub fn cmd(&mut self, line: &str) -> String {
         let out = self.send(format!("{line}\r").as_bytes());

@@ -86,33 +86,26 @@ pub fn smsd(test: &str) -> Option<PathBuf> {
 
 /// Whether python3 with python-gsmmodem-new and pyserial is there.
 pub fn python_gsmmodem(test: &str) -> bool {
-    if find_program("python3", &[]).is_none() {
-        return client_missing(test, "python3", "apt-get install python3 python3-pip");
-    }
-    let output = Command::new("python3")
-        .args(["-c", "import gsmmodem.modem, serial"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run python3");
-    if output.status.success() {
-        true
-    } else {
-        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        client_missing(
-            test,
-            "python-gsmmodem-new (with pyserial)",
-            "pip install python-gsmmodem-new pyserial",
-        )
-    }
+    python_modules(
+        test,
+        "import gsmmodem.modem, serial",
+        "python-gsmmodem-new (with pyserial)",
+        "pip install python-gsmmodem-new pyserial",
+    )
 }
 
 /// Whether python3 with pyserial is there (the scripts that talk AT themselves).
 pub fn python_pyserial(test: &str) -> bool {
+    python_modules(test, "import serial", "pyserial", "pip install pyserial")
+}
+
+/// Whether python3 runs `import_line`; if not, says what is missing and how to install it.
+fn python_modules(test: &str, import_line: &str, what: &str, install: &str) -> bool {
     if find_program("python3", &[]).is_none() {
         return client_missing(test, "python3", "apt-get install python3 python3-pip");
     }
     let output = Command::new("python3")
-        .args(["-c", "import serial"])
+        .args(["-c", import_line])
         .stdin(Stdio::null())
         .output()
         .expect("run python3");
@@ -120,7 +113,7 @@ pub fn python_pyserial(test: &str) -> bool {
         true
     } else {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        client_missing(test, "pyserial", "pip install pyserial")
+        client_missing(test, what, install)
     }
 }
 

@@ -314,3 +314,71 @@ pub fn split_time(line: &str) -> (u64, String) {
     let at = value["at_us"].as_u64().expect("at_us");
     (at, line.replacen(&format!(r#""at_us":{at},"#), "", 1))
 }
+
+/// A loopback server that holds each connection until the other side closes it, then counts
+/// it: for tests that open and close many connections and check nothing is left behind.
+pub struct ClosingServer {
+    pub port: u16,
+    finished: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClosingServer {
+    pub fn start() -> ClosingServer {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let (stop, finished) = (stop.clone(), finished.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        // Held until the modem closes it, so the modem is always the one closing.
+                        Ok((mut stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            let _ = stream.set_read_timeout(Some(TIMEOUT));
+                            let _ = stream.read_to_end(&mut Vec::new());
+                            drop(stream);
+                            finished.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                    }
+                }
+            })
+        };
+        ClosingServer {
+            port,
+            finished,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits (up to the hang guard) until `count` connections were closed by the other side.
+    pub fn settled(&self, count: usize) {
+        use std::sync::atomic::Ordering;
+        let deadline = Instant::now() + TIMEOUT;
+        while self.finished.load(Ordering::SeqCst) < count && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            self.finished.load(Ordering::SeqCst),
+            count,
+            "server side closed"
+        );
+    }
+}
+
+impl Drop for ClosingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

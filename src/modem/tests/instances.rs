@@ -153,19 +153,8 @@ fn a_socket_rings_only_on_the_instance_that_opened_it() {
         h.send_on(2, b"AT#SD=2,0,5000,\"127.0.0.1\",0,0,1\r"),
         b"AT#SD=2,0,5000,\"127.0.0.1\",0,0,1\r"
     );
-    let socket = match h.socket_requests.last() {
-        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
-        other => panic!("expected a connect, got {other:?}"),
-    };
-    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
-    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
-    assert_eq!(
-        h.apply(Input::Socket(
-            socket,
-            SocketEvent::Connected { local, peer }
-        )),
-        b""
-    );
+    let (socket, connected) = h.connect_last();
+    assert_eq!(connected, b"");
     assert_eq!(
         h.take_instance(2),
         b"\r\nOK\r\n",
@@ -191,16 +180,7 @@ fn state_shows_the_ip_easy_contexts_and_sockets() {
     h.send(b"ATE0\r");
     h.cmd("AT#SGACT=1,1");
     h.cmd("AT#SD=1,0,5000,\"127.0.0.1\",0,0,1");
-    let socket = match h.socket_requests.last() {
-        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
-        other => panic!("expected a connect, got {other:?}"),
-    };
-    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
-    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
-    h.apply(Input::Socket(
-        socket,
-        SocketEvent::Connected { local, peer },
-    ));
+    let (socket, _) = h.connect_last();
     h.apply(Input::Socket(socket, SocketEvent::Data(b"abc".to_vec())));
     let state = serde_json::to_value(h.modem.state()).expect("JSON");
     assert_eq!(

@@ -173,16 +173,8 @@ fn under_cmux_plus_is_data_and_an_msc_break_leaves_online_mode() {
         b"AT#SGACT=1,1\r\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n"
     );
     h.send(&client_uih(1, b"AT#SD=1,0,5000,\"127.0.0.1\"\r"));
-    let socket = match h.socket_requests.last() {
-        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
-        other => panic!("expected a connect, got {other:?}"),
-    };
-    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
-    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
-    let out = frames.frames(&h.apply(Input::Socket(
-        socket,
-        SocketEvent::Connected { local, peer },
-    )));
+    let (socket, connected) = h.connect_last();
+    let out = frames.frames(&connected);
     assert!(payload_on(&out, 1).ends_with(b"\r\nCONNECT\r\n"));
     h.advance(2000);
     h.send(&client_uih(1, b"+++"));
@@ -252,16 +244,8 @@ fn the_module_signals_ri_on_ring_and_dcd_with_the_carrier() {
     h.apply(Input::RemoteHangUp);
     frames.frames(&h.send(&client_uih(1, b"AT#SGACT=1,1\r")));
     h.send(&client_uih(1, b"AT#SD=1,0,5000,\"127.0.0.1\"\r"));
-    let socket = match h.socket_requests.last() {
-        Some(Output::Socket(id, SocketCommand::Connect { .. })) => *id,
-        other => panic!("expected a connect, got {other:?}"),
-    };
-    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().expect("address");
-    let local: std::net::SocketAddr = "127.0.0.1:40000".parse().expect("address");
-    let out = frames.frames(&h.apply(Input::Socket(
-        socket,
-        SocketEvent::Connected { local, peer },
-    )));
+    let (socket, connected) = h.connect_last();
+    let out = frames.frames(&connected);
     let carrier = Signals { dcd: true, ..idle };
     assert_eq!(
         modem_signals(&out),
