@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use simodem::cmux::{Deframed, Deframer, FLAG, Kind, TELIT_N1, client_uih};
+use simodem::cmux::{Deframed, Deframer, FLAG, Frame, Kind, TELIT_N1, client_uih, control};
 
 use super::{
     Client, Emulator, Summary, check, micros, one_cpu, read_some, readable_within, set_affinity,
@@ -433,7 +433,9 @@ impl Dte {
     }
 
     /// What `wire` bytes read from the PTY carry: themselves, or the information fields of the
-    /// whole UIH frames on the DLCI; any other frame, or bytes outside frames, are an error.
+    /// whole UIH frames on the DLCI. The module's MSC commands on DLCI 0 (its V.24 signals for
+    /// the channel, e.g. DCD with `CONNECT`) are passed over; any other frame, or bytes outside
+    /// frames, are an error.
     fn unwrap(&self, wire: &[u8], payload: &mut Vec<u8>) -> io::Result<()> {
         let Wire::Cmux { dlci } = self.wire else {
             payload.extend_from_slice(wire);
@@ -446,6 +448,7 @@ impl Dte {
                 Deframed::Frame(frame) if frame.dlci == dlci && frame.kind == Kind::Uih => {
                     payload.extend_from_slice(&frame.info);
                 }
+                Deframed::Frame(frame) if is_signal_report(&frame, dlci) => {}
                 other => {
                     return Err(io::Error::other(format!(
                         "unexpected from the multiplexer: {other:?}"
@@ -566,6 +569,17 @@ pub fn ready_modem(emulator: &Emulator, started: Instant) -> Result<Dte, String>
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A UIH frame on DLCI 0 made only of MSC commands about `dlci`.
+fn is_signal_report(frame: &Frame, dlci: u8) -> bool {
+    let messages = control::messages(&frame.info);
+    frame.dlci == 0
+        && frame.kind == Kind::Uih
+        && !messages.is_empty()
+        && messages
+            .iter()
+            .all(|m| m.is_command && m.msc().is_some_and(|(d, _)| d == dlci))
 }
 
 // ----- one side: the PTY client and the server's end of the connection -----
