@@ -322,7 +322,7 @@ pub fn sa(modem: &mut Modem, command: &Command) -> CmdResult {
 /// `AT#SRECV=<connId>,<maxByte>`: `#SRECV: <connId>,<n>` and the bytes (hex with
 /// recvDataMode=1) on the next line.
 pub fn srecv(modem: &mut Modem, command: &Command) -> CmdResult {
-    let max = modem.profile.telit_socket.max_recv;
+    let max = modem.profile.telit_ip.max_recv;
     if test_only(modem, command, &format!("#SRECV: (1-6),(1-{max})"))? {
         return Ok(Done::Ok);
     }
@@ -335,7 +335,7 @@ pub fn srecv(modem: &mut Modem, command: &Command) -> CmdResult {
         return Err(CmdError::Cme(551));
     }
     let hex = modem.telit.config(conn).recv_hex;
-    let upper = modem.profile.telit_socket.hex_upper;
+    let upper = modem.profile.telit_ip.hex_upper;
     let data = modem.telit_take_rx(conn, wanted);
     modem.info.push(format!("#SRECV: {conn},{}", data.len()));
     modem.info.push(if hex {
@@ -355,13 +355,13 @@ pub fn ssend(modem: &mut Modem, command: &Command) -> CmdResult {
     at_most(command, 1)?;
     let conn = conn_param(command, 0)?;
     let hex = modem.telit.config(conn).send_hex;
-    let max = modem.profile.telit_socket.max_send;
+    let max = modem.profile.telit_ip.max_send;
     open_prompt(modem, conn, hex, None, if hex { 2 * max } else { max })
 }
 
 /// `AT#SSENDEXT=<connId>,<bytestosend>`: exactly that many raw bytes after the prompt.
 pub fn ssendext(modem: &mut Modem, command: &Command) -> CmdResult {
-    let max = modem.profile.telit_socket.max_send;
+    let max = modem.profile.telit_ip.max_send;
     if test_only(modem, command, &format!("#SSENDEXT: (1-6),(1-{max})"))? {
         return Ok(Done::Ok);
     }
@@ -397,7 +397,7 @@ fn open_prompt(
         skip_lf: true,
         echo: modem.settings.echo,
     });
-    let prompt = modem.profile.telit_socket.send_prompt;
+    let prompt = modem.profile.telit_ip.send_prompt;
     modem.write_dte(prompt.as_bytes());
     modem.explain(match fixed_len {
         Some(len) => format!("prompt: the next {len} bytes go to socket {conn}"),

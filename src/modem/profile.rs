@@ -83,23 +83,8 @@ pub struct IpProfile {
     pub wait_tm_unit_ms: u64,
 }
 
-/// Choices of the Telit IP Easy sockets (`#SD`…) the manuals leave open ([UNSURE] in
-/// telit.md); the SIM900 never reads them.
-#[derive(Debug)]
-pub struct TelitSocketProfile {
-    /// Hex digits of `#SRECV` and `SRING` data (recvDataMode=1) in upper case: the doc's
-    /// example is lower case, the observed module output and client parsers upper case.
-    pub hex_upper: bool,
-    /// What `#SSEND`/`#SSENDEXT` print before the payload.
-    pub send_prompt: &'static str,
-    /// Most bytes one `#SSEND`/`#SSENDEXT` sends (more typed before Ctrl-Z are dropped).
-    pub max_send: usize,
-    /// Most bytes one `#SRECV` returns.
-    pub max_recv: usize,
-}
-
-/// Limits of the Telit IP Easy contexts (`#SGACT`, `#FRWL`, `#USERID`) where the manuals are
-/// silent or vague; the SIM900 has no IP Easy family and never reads them.
+/// Choices of the Telit IP Easy stack (contexts `#SGACT`/`#FRWL`/`#USERID`, sockets `#SD`…)
+/// where the manuals are silent or vague ([UNSURE] in telit.md); the SIM900 never reads them.
 #[derive(Debug)]
 pub struct TelitIpProfile {
     /// PDP contexts active at once ([APPNOTE] IP Easy guide §3.2.1.3: 2).
@@ -112,15 +97,30 @@ pub struct TelitIpProfile {
     pub auth_max_len: usize,
     /// `#QDNS` gives up (558) when the host has not answered by then ([DOC] §3.2.4: 20 s).
     pub qdns_timeout_ms: u64,
+    /// Hex digits of `#SRECV` and `SRING` data (recvDataMode=1) in upper case: the doc's
+    /// example is lower case, the observed module output and client parsers upper case.
+    pub hex_upper: bool,
+    /// What `#SSEND`/`#SSENDEXT` print before the payload.
+    pub send_prompt: &'static str,
+    /// Most bytes one `#SSEND`/`#SSENDEXT` sends (more typed before Ctrl-Z are dropped).
+    pub max_send: usize,
+    /// Most bytes one `#SRECV` returns.
+    pub max_recv: usize,
 }
 
-/// Telit's values, shared by the SIM900 entry (which has no IP Easy commands).
-const TELIT_IP_LIMITS: TelitIpProfile = TelitIpProfile {
+/// Telit's values, shared by the SIM900 entry (which has no IP Easy commands). [OBS] client
+/// tests see `SRING: 5,69,5544…`: upper-case hex; [INFERRED] the `#SSEND` prompt framed like
+/// `+CMGS`'s (telit.md §7.12); [DOC] 1500 bytes per send/receive on 10.0x.xx3+.
+const TELIT_IP_EASY: TelitIpProfile = TelitIpProfile {
     max_active_contexts: 2,
     context_limit_error: 555,
     firewall_max_rules: 10,
     auth_max_len: 50,
     qdns_timeout_ms: 20_000,
+    hex_upper: true,
+    send_prompt: "\r\n> ",
+    max_send: 1500,
+    max_recv: 1500,
 };
 
 /// One message memory (`+CPMS`) and how many messages it holds.
@@ -217,7 +217,6 @@ pub struct Profile {
     pub call: CallTiming,
     pub sim_hotplug: SimHotplug,
     pub ip: IpProfile,
-    pub telit_socket: TelitSocketProfile,
     pub telit_ip: TelitIpProfile,
     pub sms: SmsProfile,
 }
@@ -254,15 +253,6 @@ const SIM_AND_MODULE_MEMORIES: &[SmsMemory] = &[
         capacity: 50,
     },
 ];
-
-/// [OBS] client tests see `SRING: 5,69,5544…`: upper-case hex; [INFERRED] the `#SSEND` prompt
-/// framed like `+CMGS`'s (telit.md §7.12); [DOC] 1500 bytes per send/receive on 10.0x.xx3+.
-const TELIT_SOCKETS: TelitSocketProfile = TelitSocketProfile {
-    hex_upper: true,
-    send_prompt: "\r\n> ",
-    max_send: 1500,
-    max_recv: 1500,
-};
 
 pub static SIM900: Profile = Profile {
     id: "sim900",
@@ -337,8 +327,7 @@ pub static SIM900: Profile = Profile {
         max_send: 1460,
         wait_tm_unit_ms: 100,
     },
-    telit_socket: TELIT_SOCKETS,
-    telit_ip: TELIT_IP_LIMITS,
+    telit_ip: TELIT_IP_EASY,
     // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
     // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
     sms: SmsProfile {
@@ -432,8 +421,7 @@ pub static TELIT: Profile = Profile {
         max_send: 1500,
         wait_tm_unit_ms: 100,
     },
-    telit_socket: TELIT_SOCKETS,
-    telit_ip: TELIT_IP_LIMITS,
+    telit_ip: TELIT_IP_EASY,
     // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
     // gives 321; capacities as the SIM900's.
     sms: SmsProfile {

@@ -577,7 +577,7 @@ impl Modem {
     /// whole by srMode 2) and announced by `SRING` on the owner.
     fn telit_data(&mut self, conn: usize, bytes: Vec<u8>) {
         let config = *self.telit.config(conn);
-        let upper = self.profile.telit_socket.hex_upper;
+        let upper = self.profile.telit_ip.hex_upper;
         let now = self.now;
         let Some(s) = self.telit_socket_mut(conn) else {
             return;
