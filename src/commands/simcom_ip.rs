@@ -668,15 +668,12 @@ pub fn cipsend(modem: &mut Modem, command: &Command) -> CmdResult {
         modem.explain(format!("connection {n} is not connected → ERROR"));
         return Err(CmdError::Plain);
     }
-    modem.port_mode = PortMode::Prompt(Prompt {
-        purpose: PromptPurpose::CipSend { link: n },
+    modem.port_mode = PortMode::Prompt(Prompt::new(
+        PromptPurpose::CipSend { link: n },
         fixed_len,
-        data: Vec::new(),
         max,
-        overflow: false,
-        skip_lf: true,
-        echo: modem.settings.echo,
-    });
+        modem.settings.echo,
+    ));
     if modem.ip.settings.sprt == 1 {
         modem.write_dte(b"\r\n> ");
     }

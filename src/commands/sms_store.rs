@@ -75,19 +75,16 @@ fn open_prompt(modem: &mut Modem, command: &Command, what: SendCommand) -> CmdRe
         }
     };
     let echo = modem.settings.echo && (text_mode || modem.profile.sms.echo_pdu);
-    modem.port_mode = PortMode::Prompt(Prompt {
-        purpose: PromptPurpose::Sms(SmsPrompt {
+    modem.port_mode = PortMode::Prompt(Prompt::new(
+        PromptPurpose::Sms(SmsPrompt {
             command: what,
             format,
             status,
         }),
-        fixed_len: None,
-        data: Vec::new(),
-        max: PROMPT_MAX,
-        overflow: false,
-        skip_lf: true,
+        None,
+        PROMPT_MAX,
         echo,
-    });
+    ));
     modem.write_dte(b"\r\n> ");
     modem.explain(if text_mode {
         "prompt: the text up to Ctrl-Z (ESC cancels)"

@@ -388,15 +388,12 @@ fn open_prompt(
         modem.explain(format!("the peer of socket {conn} has closed → 561"));
         return Err(CmdError::Cme(561));
     }
-    modem.port_mode = PortMode::Prompt(Prompt {
-        purpose: PromptPurpose::TelitSend { conn, hex },
+    modem.port_mode = PortMode::Prompt(Prompt::new(
+        PromptPurpose::TelitSend { conn, hex },
         fixed_len,
-        data: Vec::new(),
         max,
-        overflow: false,
-        skip_lf: true,
-        echo: modem.settings.echo,
-    });
+        modem.settings.echo,
+    ));
     let prompt = modem.profile.telit_ip.send_prompt;
     modem.write_dte(prompt.as_bytes());
     modem.explain(match fixed_len {

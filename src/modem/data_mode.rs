@@ -47,6 +47,27 @@ pub(crate) struct Prompt {
     pub echo: bool,
 }
 
+impl Prompt {
+    /// A prompt opened by the command line just ended: nothing typed yet, the LF right after
+    /// the command's CR not payload.
+    pub(crate) fn new(
+        purpose: PromptPurpose,
+        fixed_len: Option<usize>,
+        max: usize,
+        echo: bool,
+    ) -> Prompt {
+        Prompt {
+            purpose,
+            fixed_len,
+            data: Vec::new(),
+            max,
+            overflow: false,
+            skip_lf: true,
+            echo,
+        }
+    }
+}
+
 /// How a prompt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PromptEnd {
