@@ -783,25 +783,32 @@ fn si_counts_since_the_socket_opened_and_keeps_them_after_close() {
 /// `telit_up`, an accept-all firewall rule, and socket 2 listening on TCP port 3500
 /// (real socket 1).
 fn listening() -> Harness {
+    let mut h = telit_up_open_to_loopback();
+    listens(&mut h, "AT#SL=2,1,3500", Transport::Tcp, 3500);
+    h
+}
+
+/// `telit_up` with an ACCEPT rule for 127.0.0.0/8.
+fn telit_up_open_to_loopback() -> Harness {
     let mut h = telit_up();
     h.modem
         .telit
         .firewall
         .push((Ipv4Addr::new(127, 0, 0, 0), Ipv4Addr::new(255, 0, 0, 0)));
-    assert_eq!(h.cmd("AT#SL=2,1,3500"), "");
+    h
+}
+
+/// `line` asks for a listener on `port` (real socket 1, the first the modem opens), which
+/// the host binds: the command then answers `OK`. Returns the bound address.
+fn listens(h: &mut Harness, line: &str, transport: Transport, port: u16) -> SocketAddr {
+    assert_eq!(h.cmd(line), "");
     assert_eq!(
         h.treqs(),
-        vec![req(
-            1,
-            SocketCommand::Listen {
-                transport: Transport::Tcp,
-                port: 3500
-            }
-        )]
+        vec![req(1, SocketCommand::Listen { transport, port })]
     );
-    let local = addr("127.0.0.1:3500");
+    let local = addr(&format!("127.0.0.1:{port}"));
     assert_eq!(h.tnet(1, SocketEvent::Listening { local }), b"\r\nOK\r\n");
-    h
+    local
 }
 
 fn incoming(port: u16) -> SocketEvent {
@@ -971,24 +978,8 @@ fn a_listener_the_host_cannot_open_is_557_and_a_later_failure_is_aborted() {
 
 #[test]
 fn sludp_listens_on_udp_and_accepts_the_first_sender() {
-    let mut h = telit_up();
-    h.modem
-        .telit
-        .firewall
-        .push((Ipv4Addr::new(127, 0, 0, 0), Ipv4Addr::new(255, 0, 0, 0)));
-    assert_eq!(h.cmd("AT#SLUDP=3,1,4000"), "");
-    assert_eq!(
-        h.treqs(),
-        vec![req(
-            1,
-            SocketCommand::Listen {
-                transport: Transport::Udp,
-                port: 4000
-            }
-        )]
-    );
-    let local = addr("127.0.0.1:4000");
-    assert_eq!(h.tnet(1, SocketEvent::Listening { local }), b"\r\nOK\r\n");
+    let mut h = telit_up_open_to_loopback();
+    let local = listens(&mut h, "AT#SLUDP=3,1,4000", Transport::Udp, 4000);
     assert_eq!(h.cmd("AT#SLUDP?"), "\r\n#SLUDP: 3,4000\r\n\r\nOK\r\n");
     assert_eq!(h.cmd("AT#SL?"), "\r\nOK\r\n");
     assert_eq!(h.tnet(1, incoming(40005)), b"\r\nSRING: 3\r\n");
@@ -1039,16 +1030,9 @@ fn sktd_that_cannot_connect_is_no_carrier() {
 
 #[test]
 fn sktl_announces_the_caller_then_connects() {
-    let mut h = telit_up();
-    h.modem
-        .telit
-        .firewall
-        .push((Ipv4Addr::new(127, 0, 0, 0), Ipv4Addr::new(255, 0, 0, 0)));
-    assert_eq!(h.cmd("AT#SKTL=1,0,1025"), "");
-    let local = addr("127.0.0.1:1025");
-    assert_eq!(h.tnet(1, SocketEvent::Listening { local }), b"\r\nOK\r\n");
+    let mut h = telit_up_open_to_loopback();
+    let local = listens(&mut h, "AT#SKTL=1,0,1025", Transport::Tcp, 1025);
     assert_eq!(h.cmd("AT#SKTL?"), "\r\n#SKTL: 1,0,1025,0\r\n\r\nOK\r\n");
-    h.treqs();
     assert_eq!(h.tnet(1, incoming(40009)), b"\r\n+CONN FROM: 127.0.0.1\r\n");
     assert_eq!(
         h.treqs(),
@@ -1164,11 +1148,7 @@ fn events_for_unknown_or_closed_sockets_are_ignored() {
 
 #[test]
 fn a_thousand_open_close_cycles_leak_no_socket() {
-    let mut h = telit_up();
-    h.modem
-        .telit
-        .firewall
-        .push((Ipv4Addr::new(127, 0, 0, 0), Ipv4Addr::new(255, 0, 0, 0)));
+    let mut h = telit_up_open_to_loopback();
     let mut next = 1;
     for round in 0..1000 {
         match round % 4 {
