@@ -1,6 +1,5 @@
 //! The Telit IP Easy stack's state: PDP contexts 1..5 (`#SGACT`, `+CGACT`), the six sockets
 //! shared by every AT instance (`#SCFG`…`#SD`), the firewall, and what of it lives in NVM.
-#![allow(dead_code)] // filled in by the context and socket commands of issue 6
 
 pub(crate) mod context;
 pub(crate) mod socket;
