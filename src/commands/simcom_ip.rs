@@ -872,9 +872,7 @@ pub fn ciprxget(modem: &mut Modem, command: &Command) -> CmdResult {
             if mode == 2 {
                 out.extend_from_slice(&bytes);
             } else {
-                for b in &bytes {
-                    out.extend_from_slice(format!("{b:02X}").as_bytes());
-                }
+                out.extend_from_slice(crate::sms::hex::encode_upper(&bytes).as_bytes());
             }
             out.extend_from_slice(b"\r\n");
             modem.write_dte(&out);

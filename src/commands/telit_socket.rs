@@ -7,8 +7,9 @@ use crate::dte::ResultCode;
 use crate::modem::Modem;
 use crate::modem::data_mode::{DataLink, PortMode, Prompt, PromptPurpose};
 use crate::modem::sockets::Transport;
-use crate::modem::telit_ip::socket::{Dial, Listen, as_text, to_hex};
+use crate::modem::telit_ip::socket::{Dial, Listen, as_text};
 use crate::modem::telit_ip::{CONN_IDS, LegacyTarget, Origin, SocketState, TelitSocket};
+use crate::sms::hex;
 
 // ----- helpers -----
 
@@ -339,7 +340,7 @@ pub fn srecv(modem: &mut Modem, command: &Command) -> CmdResult {
     let data = modem.telit_take_rx(conn, wanted);
     modem.info.push(format!("#SRECV: {conn},{}", data.len()));
     modem.info.push(if hex {
-        to_hex(&data, upper)
+        hex::encode(&data, upper)
     } else {
         as_text(&data)
     });

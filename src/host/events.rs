@@ -74,19 +74,8 @@ impl EventBody {
 pub fn bytes_field(bytes: &[u8]) -> (&'static str, String) {
     match std::str::from_utf8(bytes) {
         Ok(text) => ("data", text.to_string()),
-        Err(_) => ("hex", hex(bytes)),
+        Err(_) => ("hex", crate::sms::hex::encode(bytes, false)),
     }
-}
-
-/// Lowercase hex, two digits a byte.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        text.push(char::from(DIGITS[usize::from(b >> 4)]));
-        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    text
 }
 
 impl Serialize for WorldEvent {

@@ -1,16 +1,24 @@
-//! Hex text as 27.005 PDU mode prints and reads it: upper-case out, either case in.
-//! Errors are PDU errors, since malformed hex is a malformed PDU.
+//! Hex text as 27.005 PDU mode prints and reads it (upper-case out, either case in), also used
+//! by socket data in hex mode and the event JSON. Errors are PDU errors (malformed hex is a malformed PDU).
 
 use super::PduError;
 
-const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-
 /// The bytes as upper-case hex, two digits per byte: `[0x00, 0x11, 0xAB]` → `"0011AB"`.
 pub fn encode_upper(bytes: &[u8]) -> String {
+    encode(bytes, true)
+}
+
+/// The bytes as hex, two digits per byte, in upper or lower case.
+pub fn encode(bytes: &[u8], upper: bool) -> String {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0F)]));
+        out.push(char::from(digits[usize::from(b >> 4)]));
+        out.push(char::from(digits[usize::from(b & 0x0F)]));
     }
     out
 }
@@ -39,6 +47,7 @@ mod tests {
     fn encodes_upper_case() {
         assert_eq!(encode_upper(&[0x00, 0x11, 0xAB, 0xff]), "0011ABFF");
         assert_eq!(encode_upper(&[]), "");
+        assert_eq!(encode(&[0xAB, 0x0f], false), "ab0f");
     }
 
     #[test]

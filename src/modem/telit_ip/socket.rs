@@ -9,6 +9,7 @@ use super::super::{Modem, TimerKind};
 use super::{Activation, CONN_IDS, Origin, SocketState, TelitSocket};
 use crate::commands::CmdError;
 use crate::dte::ResultCode;
+use crate::sms::hex;
 
 /// What opening a socket (`#SD`, `#SKTD`, `#SKTOP`) asks for.
 #[derive(Debug, Clone)]
@@ -51,32 +52,6 @@ fn index(conn: usize) -> Option<usize> {
 /// Bytes as a line of text: each byte one character (the framing writes them back as bytes).
 pub(crate) fn as_text(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
-}
-
-/// Two hex digits per byte.
-pub(crate) fn to_hex(bytes: &[u8], upper: bool) -> String {
-    let digits: &[u8; 16] = if upper {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(digits[usize::from(b >> 4)]));
-        out.push(char::from(digits[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Hex pairs (either case) to bytes; `None` for an odd count or a non-hex character.
-pub(crate) fn from_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
-    text.chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
 }
 
 /// The IPv4 address `#FRWL` and `+CONN FROM:` see for a peer.
@@ -600,7 +575,7 @@ impl Modem {
         let text = match config.sr_mode {
             2 => {
                 let data = if config.recv_hex {
-                    to_hex(&bytes, upper)
+                    hex::encode(&bytes, upper)
                 } else {
                     as_text(&bytes)
                 };
@@ -938,7 +913,13 @@ impl Modem {
             }
             PromptEnd::TooLong => self.error_result(&CmdError::Plain),
             PromptEnd::Done(typed) => {
-                let payload = if hex { from_hex(&typed) } else { Some(typed) };
+                let payload = if hex {
+                    std::str::from_utf8(&typed)
+                        .ok()
+                        .and_then(|text| crate::sms::hex::decode(text).ok())
+                } else {
+                    Some(typed)
+                };
                 let open = self
                     .telit_socket(conn)
                     .is_some_and(|s| s.is_connected() && !s.peer_closed && !s.gone);
