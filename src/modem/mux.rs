@@ -57,7 +57,7 @@ impl Modem {
         };
         for dlci in 1..=self.config.instances {
             if mux.engine.is_open(dlci) {
-                self.on_instance(dlci, |m| m.channel_closed(dlci));
+                self.on_instance(dlci, |m| m.set_dte_open(false));
             }
         }
         self.cancel_timers(TimerKind::MuxStart);
@@ -105,8 +105,9 @@ impl Modem {
                 });
             }
             MuxEvent::Closed(dlci) => {
+                // Like its client closing the port: the line goes, `&D` applies.
                 self.explain(format!("CMUX: DLCI {dlci} closed"));
-                self.on_instance(dlci, |m| m.channel_closed(dlci));
+                self.on_instance(dlci, |m| m.set_dte_open(false));
             }
             MuxEvent::Data(dlci, bytes) => {
                 if self.switch_to(dlci) {
@@ -122,12 +123,6 @@ impl Modem {
             }
             MuxEvent::Dropped(reason) => self.explain(format!("CMUX frame dropped: {reason}")),
         }
-    }
-
-    /// An instance's channel went away: like its client closing the port.
-    fn channel_closed(&mut self, dlci: u8) {
-        let _ = dlci;
-        self.set_dte_open(false);
     }
 
     /// MSC from the client: DTR (RTC) for the instance, and break as the escape from data mode
