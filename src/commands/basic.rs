@@ -142,15 +142,17 @@ pub fn s_register(modem: &mut Modem, command: &Command) -> CmdResult {
 }
 
 pub fn cmee(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0-2)", 2, 0, |s| &mut s.cmee)
+    numeric_setting(modem, command, "(0-2)", 2, 0, |m| &mut m.settings.cmee)
 }
 
 pub fn ciurc(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0,1)", 1, 1, |s| &mut s.call_ready_urc)
+    numeric_setting(modem, command, "(0,1)", 1, 1, |m| {
+        &mut m.settings.call_ready_urc
+    })
 }
 
 pub fn csclk(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0-2)", 2, 0, |s| &mut s.csclk)
+    numeric_setting(modem, command, "(0-2)", 2, 0, |m| &mut m.settings.csclk)
 }
 
 pub fn cscs(modem: &mut Modem, command: &Command) -> CmdResult {

@@ -14,7 +14,7 @@ mod telit_socket;
 
 use crate::at::{Command, Form, Param};
 use crate::dte::ResultCode;
-use crate::modem::{Modem, Profile, Settings};
+use crate::modem::{Modem, Profile};
 
 /// A group of commands a profile enables as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -686,14 +686,15 @@ pub(crate) fn basic_value(command: &Command, allowed: &[u32]) -> Result<u32, Cmd
 }
 
 /// A numeric extended setting: `=?` prints `<name>: <range>`, `?` prints `<name>: <value>`,
-/// `=<n>` (omitted → `default`) stores it.
+/// `=<n>` (omitted → `default`) stores it. `field` finds the value: an instance's setting
+/// (`|m| &mut m.settings.cmee`) or modem-wide state (`|m| &mut m.telit.skip_esc`).
 pub(crate) fn numeric_setting(
     modem: &mut Modem,
     command: &Command,
     range_text: &str,
     max: u32,
     default: u32,
-    field: fn(&mut Settings) -> &mut u32,
+    field: fn(&mut Modem) -> &mut u32,
 ) -> CmdResult {
     match &command.form {
         Form::Test => {
@@ -701,14 +702,14 @@ pub(crate) fn numeric_setting(
             Ok(Done::Ok)
         }
         Form::Read => {
-            let value = *field(&mut modem.settings);
+            let value = *field(modem);
             modem.info.push(format!("{}: {value}", command.name));
             Ok(Done::Ok)
         }
         Form::Set(_) => {
             at_most(command, 1)?;
             let value = int_param(command, 0, 0, max)?.unwrap_or(default);
-            *field(&mut modem.settings) = value;
+            *field(modem) = value;
             Ok(Done::Ok)
         }
         _ => Err(CmdError::UnsupportedForm),

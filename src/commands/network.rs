@@ -213,8 +213,10 @@ fn registration_setting(modem: &mut Modem, command: &Command, gprs: bool) -> Cmd
                 .push(format!("{}: {mode},{stat}{cell}", command.name));
             Ok(Done::Ok)
         }
-        _ if gprs => numeric_setting(modem, command, "(0-2)", 2, 0, |s| &mut s.cgreg_mode),
-        _ => numeric_setting(modem, command, "(0-2)", 2, 0, |s| &mut s.creg_mode),
+        _ if gprs => numeric_setting(modem, command, "(0-2)", 2, 0, |m| {
+            &mut m.settings.cgreg_mode
+        }),
+        _ => numeric_setting(modem, command, "(0-2)", 2, 0, |m| &mut m.settings.creg_mode),
     }
 }
 
@@ -432,7 +434,7 @@ pub fn clts(modem: &mut Modem, command: &Command) -> CmdResult {
         modem.info.push("+CLTS: \"yy/MM/dd,hh:mm:ss+/-zz\"".into());
         return Ok(Done::Ok);
     }
-    numeric_setting(modem, command, "", 1, 0, |s| &mut s.clts)
+    numeric_setting(modem, command, "", 1, 0, |m| &mut m.settings.clts)
 }
 
 // ----- clock -----

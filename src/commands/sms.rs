@@ -57,7 +57,7 @@ pub fn csms(modem: &mut Modem, command: &Command) -> CmdResult {
 }
 
 pub fn csdh(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0,1)", 1, 0, |s| &mut s.csdh)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| &mut m.settings.csdh)
 }
 
 /// `+CPMS=<mem1>[,<mem2>[,<mem3>]]`: the memories to read/delete, write/send and receive in.
@@ -183,15 +183,17 @@ pub fn csas_cres(modem: &mut Modem, command: &Command) -> CmdResult {
 }
 
 pub fn cmgf(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0,1)", 1, 0, |s| &mut s.sms_text_mode)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| {
+        &mut m.settings.sms_text_mode
+    })
 }
 
 pub fn crc(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0,1)", 1, 0, |s| &mut s.crc)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| &mut m.settings.crc)
 }
 
 pub fn cvhu(modem: &mut Modem, command: &Command) -> CmdResult {
-    numeric_setting(modem, command, "(0,1)", 1, 0, |s| &mut s.cvhu)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| &mut m.settings.cvhu)
 }
 
 /// `+CLIP`: the read form adds the network's provisioning status (1, provisioned).
@@ -201,7 +203,7 @@ pub fn clip(modem: &mut Modem, command: &Command) -> CmdResult {
         modem.info.push(line);
         return Ok(Done::Ok);
     }
-    numeric_setting(modem, command, "(0,1)", 1, 0, |s| &mut s.clip)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| &mut m.settings.clip)
 }
 
 /// `+CSCA`: the service centre stored on the SIM.

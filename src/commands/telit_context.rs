@@ -4,7 +4,8 @@
 use std::net::Ipv4Addr;
 
 use super::{
-    CmdError, CmdResult, Done, at_most, int_param, params, required_int, str_param, test_or_read,
+    CmdError, CmdResult, Done, at_most, int_param, numeric_setting, params, required_int,
+    str_param, test_or_read,
 };
 use crate::at::{Command, Form};
 use crate::modem::Modem;
@@ -907,42 +908,14 @@ pub fn sktrst(modem: &mut Modem, command: &Command) -> CmdResult {
 
 // ----- online-mode escape settings -----
 
-/// A volatile IP Easy number `0..=max` (omitted → 0): `=?` range, `?` value.
-fn telit_setting(
-    modem: &mut Modem,
-    command: &Command,
-    range_text: &str,
-    max: u32,
-    field: fn(&mut Modem) -> &mut u32,
-) -> CmdResult {
-    let name = command.name.clone();
-    match command.form {
-        Form::Test => {
-            modem.info.push(format!("{name}: {range_text}"));
-            Ok(Done::Ok)
-        }
-        Form::Read => {
-            let value = *field(modem);
-            modem.info.push(format!("{name}: {value}"));
-            Ok(Done::Ok)
-        }
-        Form::Set(_) => {
-            at_most(command, 1)?;
-            *field(modem) = int_param(command, 0, 0, max)?.unwrap_or(0);
-            Ok(Done::Ok)
-        }
-        _ => Err(CmdError::UnsupportedForm),
-    }
-}
-
 /// `AT#SKIPESC=<mode>`: 1 keeps `+++` from reaching the peer.
 pub fn skipesc(modem: &mut Modem, command: &Command) -> CmdResult {
-    telit_setting(modem, command, "(0,1)", 1, |m| &mut m.telit.skip_esc)
+    numeric_setting(modem, command, "(0,1)", 1, 0, |m| &mut m.telit.skip_esc)
 }
 
 /// `AT#E2ESC=<gt>`: the escape guard time in seconds (0 uses S12).
 pub fn e2esc(modem: &mut Modem, command: &Command) -> CmdResult {
-    telit_setting(modem, command, "(0-10)", 10, |m| &mut m.telit.e2esc_s)
+    numeric_setting(modem, command, "(0-10)", 10, 0, |m| &mut m.telit.e2esc_s)
 }
 
 #[cfg(test)]
