@@ -618,23 +618,10 @@ impl Modem {
     /// Takes up to `max` unread bytes of socket `conn`; the socket reads again when room is
     /// made, and a socket the peer closed ends once everything is read.
     pub(crate) fn telit_take_rx(&mut self, conn: usize, max: usize) -> Vec<u8> {
-        let limit = self.profile.ip.rx_buffer_bytes;
-        let Some(s) = self.telit_socket_mut(conn) else {
-            return Vec::new();
-        };
-        let count = max.min(s.rx.len());
-        let taken: Vec<u8> = s.rx.drain(..count).collect();
-        let mut resume = None;
-        if s.paused && s.rx.len() < limit / 2 {
-            s.paused = false;
-            if !s.gone {
-                resume = s.socket;
-            }
-        }
-        let drained_after_close = s.rx.is_empty() && (s.gone || (s.peer_closed && s.closure == 0));
-        if let Some(id) = resume {
-            self.socket_command(id, SocketCommand::Resume);
-        }
+        let taken = self.telit_take_rx_raw(conn, max);
+        let drained_after_close = self
+            .telit_socket(conn)
+            .is_some_and(|s| s.rx.is_empty() && (s.gone || (s.peer_closed && s.closure == 0)));
         if drained_after_close {
             self.telit_release(
                 conn,
@@ -702,16 +689,20 @@ impl Modem {
         }
     }
 
-    /// Takes unread bytes without ending the socket (it is going online).
+    /// Takes up to `max` unread bytes without ending the socket (reading, or going online);
+    /// a paused socket reads again once less than half its buffer is full.
     fn telit_take_rx_raw(&mut self, conn: usize, max: usize) -> Vec<u8> {
+        let limit = self.profile.ip.rx_buffer_bytes;
         let Some(s) = self.telit_socket_mut(conn) else {
             return Vec::new();
         };
         let count = max.min(s.rx.len());
         let taken = s.rx.drain(..count).collect();
-        if s.paused && !s.gone {
+        if s.paused && s.rx.len() < limit / 2 {
             s.paused = false;
-            if let Some(id) = s.socket {
+            if !s.gone
+                && let Some(id) = s.socket
+            {
                 self.socket_command(id, SocketCommand::Resume);
             }
         }
