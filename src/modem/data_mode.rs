@@ -293,16 +293,7 @@ impl Modem {
     /// `+CIPCCFG` packing: full packets of SendSz go at once, the rest after WaitTm idle.
     fn pack_transparent(&mut self, n: usize, bytes: Vec<u8>) {
         let size = (self.ip.settings.ccfg.send_sz as usize).max(1);
-        let pending = if self.ip.tx_pending.is_empty() {
-            bytes
-        } else {
-            let mut pending = std::mem::take(&mut self.ip.tx_pending);
-            pending.extend_from_slice(&bytes);
-            pending
-        };
-        let full = pending.len() - pending.len() % size;
-        let mut ready = pending;
-        self.ip.tx_pending = ready.split_off(full);
+        let ready = take_whole_packets(&mut self.ip.tx_pending, bytes, size);
         if !ready.is_empty() {
             let udp = self.ip.links[n]
                 .as_ref()
@@ -601,6 +592,21 @@ impl Modem {
         }
         true
     }
+}
+
+/// Adds `bytes` to what `buffer` holds and takes the whole packets of `size` out of it (empty
+/// if not one is complete); the partial rest stays. Moves the buffers rather than copying.
+pub(crate) fn take_whole_packets(buffer: &mut Vec<u8>, bytes: Vec<u8>, size: usize) -> Vec<u8> {
+    let mut pending = if buffer.is_empty() {
+        bytes
+    } else {
+        let mut pending = std::mem::take(buffer);
+        pending.extend_from_slice(&bytes);
+        pending
+    };
+    let whole = pending.len() - pending.len() % size;
+    *buffer = pending.split_off(whole);
+    pending
 }
 
 fn describe_link(link: DataLink) -> String {

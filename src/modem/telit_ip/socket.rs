@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::super::data_mode::{Awaiting, DataLink, PortMode, PromptEnd};
+use super::super::data_mode::{Awaiting, DataLink, PortMode, PromptEnd, take_whole_packets};
 use super::super::sockets::{SocketCommand, SocketEvent, SocketFailure, SocketId, Transport};
 use super::super::{Modem, TimerKind};
 use super::{Activation, CONN_IDS, Origin, SocketState, TelitSocket};
@@ -786,26 +786,11 @@ impl Modem {
         };
         s.last_activity = now;
         let was_empty = s.tx.is_empty();
-        if was_empty {
-            s.tx = bytes;
-        } else {
-            s.tx.extend_from_slice(&bytes);
-        }
-        let full = s.tx.len() - s.tx.len() % size;
         let udp = s.transport == Some(Transport::Udp);
-        let ready = if full > 0 {
-            let rest = s.tx.split_off(full);
-            Some(std::mem::replace(&mut s.tx, rest))
-        } else {
-            None
-        };
+        let ready = take_whole_packets(&mut s.tx, bytes, size);
         let waiting = !s.tx.is_empty();
-        let restart = if ready.is_some() {
-            true
-        } else {
-            was_empty || config.buffer_start == 1
-        };
-        if let Some(ready) = ready {
+        let restart = !ready.is_empty() || was_empty || config.buffer_start == 1;
+        if !ready.is_empty() {
             if udp {
                 for packet in ready.chunks(size) {
                     self.telit_send(conn, packet.to_vec());
