@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use support::{Port, TIMEOUT, World, read_exactly, scratch};
+use support::{Port, TIMEOUT, World, read_exactly, reset, scratch};
 
 fn dir(name: &str) -> PathBuf {
     scratch("tcpip", name)
@@ -182,23 +182,7 @@ fn cipserver_accepts_a_real_client_and_peer_reset_is_closed() {
     port.exchange(b"pong", b"\r\nSEND OK\r\n");
     assert_eq!(read_exactly(&mut client, 4), b"pong");
     // An RST from the peer.
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&client);
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: fd is an open socket; linger is plain data of the right size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
-    drop(client);
+    reset(client);
     port.expect(b"\r\nCLOSED\r\n");
     port.exchange(b"AT+CIPSERVER=0\r", b"\r\nOK\r\n\r\nSERVER CLOSE\r\n");
     world.stop();

@@ -11,7 +11,6 @@ mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use simodem::network::{ModemSpec, instance_link};
 use support::clients::{CLIENT_TIMEOUT, collect, python_pyserial, spawn_piped};
-use support::{ClosingServer, Ctl, Emulator, Port, TIMEOUT, World, read_exactly, scratch};
+use support::{ClosingServer, Ctl, Emulator, Port, TIMEOUT, World, read_exactly, reset, scratch};
 
 const SUITE: &str = "telit-sockets";
 /// The address context 1 gets (`#SGACT: 10.64.0.2`), shown as the local one by `#SS`.
@@ -239,26 +238,6 @@ fn echo(mut stream: TcpStream, index: usize, connections: &Mutex<Vec<Echoed>>) {
         }
     }
     connections.lock().expect("lock")[index].closed = true;
-}
-
-/// Drops `stream` with SO_LINGER 0: the peer gets a reset, not a FIN.
-fn reset(stream: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on an open socket with a correctly sized linger struct.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "SO_LINGER");
-    drop(stream);
 }
 
 // ---------------------------------------------------------------------------------------------
