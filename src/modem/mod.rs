@@ -14,6 +14,7 @@ pub mod sockets;
 mod state;
 mod stimulus;
 pub(crate) mod telit_ip;
+pub(crate) mod atrun;
 
 use std::collections::VecDeque;
 
