@@ -74,6 +74,8 @@ pub struct Multiplexer {
     send_n1: [usize; DLCIS],
     dte_flow_off: bool,
     strict_cr: bool,
+    /// DLCIs whose channel is taken by something else (an ATRUN service): SABM gets DM.
+    refused: [bool; DLCIS],
 }
 
 impl Multiplexer {
@@ -90,6 +92,7 @@ impl Multiplexer {
             send_n1: [n1; DLCIS],
             dte_flow_off: false,
             strict_cr: false,
+            refused: [false; DLCIS],
         }
     }
 
@@ -163,6 +166,14 @@ impl Multiplexer {
         }
     }
 
+    /// Refuse (or accept again) SABM on `dlci`: the module's ATRUN services reserve an AT
+    /// instance, and its channel cannot be opened meanwhile (telit.md B.1).
+    pub fn set_refused(&mut self, dlci: u8, refused: bool) {
+        if let Some(slot) = self.refused.get_mut(usize::from(dlci)) {
+            *slot = refused;
+        }
+    }
+
     /// Whether DLCI 0 has been opened and not closed since.
     pub fn is_started(&self) -> bool {
         self.started
@@ -222,6 +233,12 @@ impl Multiplexer {
         } else if !self.started {
             reply(out, response(d, Kind::Dm, pf));
             drop_(out, format!("SABM on DLCI {d} before DLCI 0 opened: DM"));
+        } else if self.refused.get(usize::from(d)).copied().unwrap_or(false) {
+            reply(out, response(d, Kind::Dm, pf));
+            drop_(
+                out,
+                format!("SABM on DLCI {d} refused: its instance is reserved (DM)"),
+            );
         } else if d > self.max_dlci {
             reply(out, response(d, Kind::Dm, pf));
             let max = self.max_dlci;

@@ -1,6 +1,7 @@
 //! The command table: every command a model answers, its family and its handler.
 //! `AT+CLAC`, the README's command list and the unknown-command path all read this one table.
 
+mod atrun;
 mod basic;
 mod call;
 mod identity;
@@ -293,6 +294,12 @@ pub static TABLE: &[Entry] = &[
     entry!("+IFC", Gsm27007, basic::ifc, "flow control"),
     entry!("+IPR", Gsm27007, basic::ipr, "baud rate"),
     entry!("+SAPBR", Simcom, simcom_ip::sapbr, "bearer profiles"),
+    entry!(
+        "#ATRUNDELAY",
+        TelitIp,
+        atrun::atrundelay,
+        "ATRUN delay before each command"
+    ),
     entry!("#CCID", Telit, identity::telit_ccid, "SIM ICCID"),
     entry!("#CGMI", Telit, identity::telit_manufacturer, "manufacturer"),
     entry!("#CGMM", Telit, identity::telit_model, "model"),
@@ -425,6 +432,14 @@ pub static TABLE: &[Entry] = &[
         telit_socket::sludp,
         "socket listen (UDP)"
     ),
+    entry!("#SMSATRUN", TelitIp, atrun::smsatrun, "SMS ATRUN on/off"),
+    entry!(
+        "#SMSATRUNCFG",
+        TelitIp,
+        atrun::smsatruncfg,
+        "SMS ATRUN instance, URC, timeout"
+    ),
+    entry!("#SMSATWL", TelitIp, atrun::smsatwl, "SMS ATRUN white list"),
     entry!("#SO", TelitIp, telit_socket::so, "socket restore (online)"),
     entry!(
         "#SRECV",
@@ -444,6 +459,54 @@ pub static TABLE: &[Entry] = &[
         TelitIp,
         telit_socket::ssendext,
         "send raw bytes in command mode"
+    ),
+    entry!(
+        "#TCPATCMDSEQ",
+        TelitIp,
+        atrun::tcpatcmdseq,
+        "TCP ATRUN command queueing"
+    ),
+    entry!(
+        "#TCPATCONSER",
+        TelitIp,
+        atrun::tcpatconser,
+        "TCP ATRUN serial bridge"
+    ),
+    entry!(
+        "#TCPATRUNAUTH",
+        TelitIp,
+        atrun::tcpatrunauth,
+        "TCP ATRUN users"
+    ),
+    entry!(
+        "#TCPATRUNCFG",
+        TelitIp,
+        atrun::tcpatruncfg,
+        "TCP ATRUN configuration"
+    ),
+    entry!(
+        "#TCPATRUNCLOSE",
+        TelitIp,
+        atrun::tcpatrunclose,
+        "close the TCP ATRUN connection"
+    ),
+    entry!(
+        "#TCPATRUND",
+        TelitIp,
+        atrun::tcpatrund,
+        "TCP ATRUN client mode"
+    ),
+    entry!(
+        "#TCPATRUNFRWL",
+        TelitIp,
+        atrun::tcpatrunfrwl,
+        "TCP ATRUN firewall"
+    ),
+    entry!(
+        "#TCPATRUNL",
+        TelitIp,
+        atrun::tcpatrunl,
+        "TCP ATRUN server mode"
     ),
     entry!(
         "#USERID",
@@ -522,7 +585,10 @@ pub fn markdown_table() -> String {
 
 /// Whether parameter `index` of `name` is a password, kept out of explanations.
 pub(crate) fn is_secret(name: &str, index: usize) -> bool {
-    matches!((name, index), ("#PASSW", 0) | ("#SGACT", 3) | ("+CSTT", 2))
+    matches!(
+        (name, index),
+        ("#PASSW", 0) | ("#SGACT", 3) | ("+CSTT", 2) | ("#SMSATWL", 3) | ("#TCPATRUNAUTH", 2)
+    )
 }
 
 /// The text of a `+CME ERROR` code under `+CMEE=2`.

@@ -503,39 +503,57 @@ pub fn qdns(modem: &mut Modem, command: &Command) -> CmdResult {
 /// `#FRWL: "<ip>","<mask>"` per rule. The manual calls both fields string type without
 /// showing the quotes; a client capture (`#FRWL: "213.12.250.214","255.255.255.0"`) has them,
 /// so they are quoted.
-fn firewall_lines(modem: &mut Modem) {
-    let lines: Vec<String> = modem
-        .telit
-        .firewall
+/// `AT#FRWL=<action>,<ip>,<mask>`: 0 remove a rule, 1 add an ACCEPT rule, 2 remove all.
+/// Volatile; the socket stack asks `TelitIp::firewall_accepts`.
+pub fn frwl(modem: &mut Modem, command: &Command) -> CmdResult {
+    let max = modem.profile.telit_ip.firewall_max_rules;
+    firewall_command(modem, command, max, |m| &mut m.telit.firewall)
+}
+
+/// `<name>: "<ip>","<mask>"` per rule.
+fn list_firewall(
+    modem: &mut Modem,
+    name: &str,
+    rules: fn(&mut Modem) -> &mut Vec<(Ipv4Addr, Ipv4Addr)>,
+) {
+    let lines: Vec<String> = rules(modem)
         .iter()
-        .map(|(ip, mask)| format!("#FRWL: \"{ip}\",\"{mask}\""))
+        .map(|(ip, mask)| format!("{name}: \"{ip}\",\"{mask}\""))
         .collect();
     modem.info.extend(lines);
 }
 
-/// `AT#FRWL=<action>,<ip>,<mask>`: 0 remove a rule, 1 add an ACCEPT rule, 2 remove all.
-/// Volatile; the socket stack asks `TelitIp::firewall_accepts`.
-pub fn frwl(modem: &mut Modem, command: &Command) -> CmdResult {
+/// A firewall command (`#FRWL`, `#TCPATRUNFRWL`): `=<action>,<ip>,<mask>` with 0 remove a
+/// rule, 1 add an ACCEPT rule (at most `max`), 2 remove all; `?` (and `=` alone, as SELINT 0/1
+/// documents [UNSURE]) lists `<name>: "<ip>","<mask>"` per rule. The caller persists changes.
+pub(crate) fn firewall_command(
+    modem: &mut Modem,
+    command: &Command,
+    max: usize,
+    rules: fn(&mut Modem) -> &mut Vec<(Ipv4Addr, Ipv4Addr)>,
+) -> CmdResult {
+    let name = command.name.clone();
     match command.form {
         Form::Test => {
-            modem.info.push("#FRWL: (0-2)".into());
+            modem.info.push(format!("{name}: (0-2)"));
             Ok(Done::Ok)
         }
         Form::Read => {
-            firewall_lines(modem);
+            list_firewall(modem, &name, rules);
             Ok(Done::Ok)
         }
-        // [UNSURE] `AT#FRWL=` with nothing lists the rules, as SELINT 0/1 documents.
         Form::Set(ref list) if list.is_empty() => {
-            firewall_lines(modem);
+            list_firewall(modem, &name, rules);
             Ok(Done::Ok)
         }
         Form::Set(_) => {
             at_most(command, 3)?;
             let action = required_int(command, 0, 0, 2)?;
             if action == 2 {
-                modem.telit.firewall.clear();
-                modem.explain("#FRWL: every rule removed, incoming connections are dropped");
+                rules(modem).clear();
+                modem.explain(format!(
+                    "{name}: every rule removed, incoming connections are dropped"
+                ));
                 return Ok(Done::Ok);
             }
             let address = |i| str_param(command, i).and_then(parse_dotted);
@@ -543,23 +561,22 @@ pub fn frwl(modem: &mut Modem, command: &Command) -> CmdResult {
                 return Err(CmdError::InvalidParameter);
             };
             let rule = (ip, mask);
-            let present = modem.telit.firewall.contains(&rule);
+            let present = rules(modem).contains(&rule);
             if action == 0 {
-                modem.telit.firewall.retain(|r| *r != rule);
+                rules(modem).retain(|r| *r != rule);
                 if !present {
-                    modem.explain(format!("#FRWL: no rule {ip}/{mask} to remove"));
+                    modem.explain(format!("{name}: no rule {ip}/{mask} to remove"));
                 }
                 return Ok(Done::Ok);
             }
             if present {
                 return Ok(Done::Ok);
             }
-            let max = modem.profile.telit_ip.firewall_max_rules;
-            if modem.telit.firewall.len() >= max {
-                modem.explain(format!("#FRWL: {max} rules already, the most kept"));
+            if rules(modem).len() >= max {
+                modem.explain(format!("{name}: {max} rules already, the most kept"));
                 return Err(CmdError::Cme(3));
             }
-            modem.telit.firewall.push(rule);
+            rules(modem).push(rule);
             Ok(Done::Ok)
         }
         _ => Err(CmdError::UnsupportedForm),

@@ -105,6 +105,8 @@ pub(crate) enum Awaiting {
     TelitListen { conn: usize },
     /// Telit `#QDNS` waiting for DNS answer `query`.
     Qdns { query: u32 },
+    /// `#TCPATRUND=1` waiting for the service's first connect.
+    TcpAtrunDial,
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.

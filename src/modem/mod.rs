@@ -1,6 +1,7 @@
 //! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
+pub(crate) mod atrun;
 mod call;
 pub(crate) mod data_mode;
 pub(crate) mod ip;
@@ -14,7 +15,6 @@ pub mod sockets;
 mod state;
 mod stimulus;
 pub(crate) mod telit_ip;
-pub(crate) mod atrun;
 
 use std::collections::VecDeque;
 
@@ -232,6 +232,14 @@ pub(crate) enum TimerKind {
     TelitAutoActivation(u32),
     /// Telit `#QDNS` DNS query `n` went unanswered.
     QdnsTimeout(u32),
+    /// `#ATRUNDELAY` passed: the service's instance takes its line.
+    AtrunDelay(atrun::Service),
+    /// A command run by a service took its timeout: the module reboots.
+    AtrunTimeout(atrun::Service),
+    /// A TCP ATRUN caller did not log in in time.
+    TcpAtrunLogin,
+    /// TCP ATRUN client mode dials again.
+    TcpAtrunRetry,
 }
 
 impl TimerKind {
@@ -356,6 +364,8 @@ pub struct Modem {
     pub(crate) sms: sms::SmsState,
     /// The Telit IP Easy stack (contexts, `#SD` sockets); unused by the SIM900.
     pub(crate) telit: telit_ip::TelitIp,
+    /// Telit ATRUN services (SMS and TCP).
+    pub(crate) atrun: atrun::Atrun,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -399,6 +409,7 @@ impl Modem {
             ip: ip::IpStack::new(ip::IpSettings::default()),
             sms: sms::SmsState::new(profile),
             telit: telit_ip::TelitIp::new(telit_ip::TelitIpNvm::default()),
+            atrun: atrun::Atrun::default(),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -494,6 +505,23 @@ impl Modem {
         true
     }
 
+    /// The running instance starts over as power-on leaves one (stored profile, command mode,
+    /// nothing typed), opened by `client_attached`; what it held is dropped.
+    pub(crate) fn restart_instance_port(&mut self, client_attached: bool) {
+        let settings = self
+            .nvm
+            .stored_profile
+            .clone()
+            .unwrap_or_else(|| Settings::factory(self.profile));
+        let mut fresh = InstancePort::fresh(self.now, settings);
+        fresh.dte_open = client_attached;
+        fresh.baud_detected = self.current != 1 || self.settings.ipr != 0;
+        self.exchange_port(&mut fresh);
+        let instance = self.current;
+        self.timers
+            .retain(|t| !(t.instance == instance && t.kind.belongs_to_port()));
+    }
+
     /// Swaps the running instance's port state with `other`.
     fn exchange_port(&mut self, other: &mut InstancePort) {
         use std::mem::swap;
@@ -538,6 +566,7 @@ impl Modem {
                 self.stimulus(other)
             }
         }
+        self.atrun_check_done();
         self.flush();
     }
 
@@ -582,6 +611,17 @@ impl Modem {
 
     /// Something on the running instance's port (or its CMUX channel).
     fn feed_port(&mut self, event: PortEvent) {
+        if self.current == 1
+            && self.tcp_atrun_bridging()
+            && let PortEvent::Bytes(bytes) = event
+        {
+            self.tcp_atrun_bridge_out(bytes);
+            return;
+        }
+        if self.atrun_reserver(self.current).is_some() {
+            self.atrun_port_input(self.current, &event);
+            return;
+        }
         match event {
             PortEvent::Bytes(bytes) => {
                 if !self.dte_open {
@@ -620,6 +660,10 @@ impl Modem {
             return;
         }
         let bytes = std::mem::take(&mut self.dte_out);
+        if self.atrun_reserver(self.current).is_some() {
+            self.atrun_capture(self.current, bytes);
+            return;
+        }
         let output = match (&self.mux, self.current) {
             (Some(mux), instance) if mux.engine.is_open(instance) => {
                 Output::Dte(mux.engine.send(instance, &bytes))
@@ -799,6 +843,7 @@ impl Modem {
         self.call = None;
         self.reset_data_state("power on");
         self.sms.power_cycled();
+        self.atrun_power_on();
         // Only the physical port (instance 1) has a line speed to detect.
         self.baud_detected = self.settings.ipr != 0 || self.current != 1;
         self.baud_saw_a = false;
@@ -930,6 +975,10 @@ impl Modem {
             TimerKind::TelitInactivity(socket) => self.telit_inactivity(socket),
             TimerKind::TelitAutoActivation(cid) => self.telit_auto_activation_due(cid),
             TimerKind::QdnsTimeout(query) => self.telit_qdns_timed_out(query),
+            TimerKind::AtrunDelay(service) => self.atrun_run_job(service),
+            TimerKind::AtrunTimeout(service) => self.atrun_timed_out(service),
+            TimerKind::TcpAtrunLogin => self.tcp_atrun_login_timed_out(),
+            TimerKind::TcpAtrunRetry => self.tcp_atrun_retry_due(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

@@ -28,8 +28,12 @@ impl Modem {
     /// `+CMUX` said OK on the plain port: from now on the port speaks 27.010.
     pub(crate) fn start_mux(&mut self) {
         self.flush();
+        let mut engine = Multiplexer::new(self.config.instances, N1);
+        for instance in 1..=self.config.instances {
+            engine.set_refused(instance, self.atrun_reserver(instance).is_some());
+        }
         self.mux = Some(MuxPort {
-            engine: Multiplexer::new(self.config.instances, N1),
+            engine,
             started: false,
         });
         self.cancel_timers(TimerKind::MuxStart);

@@ -123,6 +123,42 @@ const TELIT_IP_EASY: TelitIpProfile = TelitIpProfile {
     max_recv: 1500,
 };
 
+/// Choices of the ATRUN services (`#SMSATRUN`, `#TCPATRUN*`) where telit.md §B is unsure;
+/// the SIM900 never reads them.
+#[derive(Debug)]
+pub struct AtrunProfile {
+    /// Lowest AT instance a service may reserve: 2 per the AT reference (telit.md §7.4); the
+    /// Run-AT app note also talks of instance 1.
+    pub min_instance: u8,
+    /// A TCP ATRUN login (user and password) must be complete within this ([UNSURE] B.12).
+    pub login_timeout_ms: u64,
+    /// `#TCPATRUN: DISCONNECT` or, with the doc's literal, `#TCPATRUN: <DISCONNECT>` (B.17).
+    pub disconnect_urc: &'static str,
+    /// `#SMSATRUN: 1, 1` with a space, as the app note's screenshot shows (§7.8); off: the
+    /// reference's `#SMSATRUN: 1,1`.
+    pub read_with_space: bool,
+    /// Reply SMS parts at most; longer output is truncated ([APPNOTE] note 9: 15).
+    pub max_reply_parts: usize,
+    /// SMS requests waiting while one runs; more are discarded (with an explanation).
+    pub max_pending_requests: usize,
+    /// Command lines `#TCPATCMDSEQ=1` queues at most; more are dropped.
+    pub max_queued_lines: usize,
+    /// A partly received TCP ATRUN line longer than this is cut (the instance answers `ERROR`
+    /// for a line over its limit anyway); bounds memory against a peer that never sends CR.
+    pub max_line_bytes: usize,
+}
+
+const TELIT_ATRUN: AtrunProfile = AtrunProfile {
+    min_instance: 2,
+    login_timeout_ms: 60_000,
+    disconnect_urc: "#TCPATRUN: DISCONNECT",
+    read_with_space: false,
+    max_reply_parts: 15,
+    max_pending_requests: 16,
+    max_queued_lines: 32,
+    max_line_bytes: 1024,
+};
+
 /// One message memory (`+CPMS`) and how many messages it holds.
 #[derive(Debug, Clone, Copy)]
 pub struct SmsMemory {
@@ -218,6 +254,7 @@ pub struct Profile {
     pub sim_hotplug: SimHotplug,
     pub ip: IpProfile,
     pub telit_ip: TelitIpProfile,
+    pub atrun: AtrunProfile,
     pub sms: SmsProfile,
 }
 
@@ -328,6 +365,7 @@ pub static SIM900: Profile = Profile {
         wait_tm_unit_ms: 100,
     },
     telit_ip: TELIT_IP_EASY,
+    atrun: TELIT_ATRUN,
     // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
     // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
     sms: SmsProfile {
@@ -422,6 +460,7 @@ pub static TELIT: Profile = Profile {
         wait_tm_unit_ms: 100,
     },
     telit_ip: TELIT_IP_EASY,
+    atrun: TELIT_ATRUN,
     // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
     // gives 321; capacities as the SIM900's.
     sms: SmsProfile {

@@ -149,6 +149,8 @@ pub struct Nvm {
     pub sms: Option<SavedMessages>,
     /// Telit socket configuration and auto-activation; `None` means factory values.
     pub telit_ip: Option<super::telit_ip::TelitIpNvm>,
+    /// Telit ATRUN configuration; `None` means factory values.
+    pub atrun: Option<super::atrun::AtrunNvm>,
 }
 
 /// Stored messages as the state file keeps them.

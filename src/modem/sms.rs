@@ -314,6 +314,8 @@ impl Modem {
 
     /// Routes one delivery per `+CNMI`; gives it back when memory is full.
     fn take_sms(&mut self, incoming: Incoming) -> Option<Incoming> {
+        // SMS ATRUN looks at every message first (telit.md B.5).
+        let incoming = self.sms_atrun_take(incoming)?;
         let (mode, mt, _bm, ds, _bfr) = self.settings.cnmi;
         let is_report = matches!(incoming.tpdu, Tpdu::StatusReport(_));
         let route = if is_report {

@@ -870,6 +870,7 @@ fn seeded_random_lines_never_break_the_modem() {
     }
 }
 
+mod atrun;
 mod instances;
 mod ip;
 mod mux;

@@ -73,6 +73,9 @@ impl Modem {
         self.explain(format!(
             "context {cid} active with address {ip} ({auth}; {usable})"
         ));
+        if how == Activation::IpEasy {
+            self.tcp_atrun_context_up(cid);
+        }
         Ok(ip)
     }
 

@@ -220,11 +220,16 @@ pub(crate) enum Origin {
     LegacyListen,
     /// `#SKTOP`: as `#SKTD`; when it brought context 1 up, closing takes it down again.
     LegacyOpen { activated: bool },
+    /// The TCP ATRUN service's socket (`#TCPATRUNL`/`#TCPATRUND`).
+    Atrun,
 }
 
 impl Origin {
     pub(crate) fn is_legacy(self) -> bool {
-        self != Origin::IpEasy
+        matches!(
+            self,
+            Origin::LegacyDial | Origin::LegacyListen | Origin::LegacyOpen { .. }
+        )
     }
 }
 
@@ -300,6 +305,14 @@ impl TelitSocket {
             ..TelitSocket::default()
         };
     }
+}
+
+/// Firewall ACCEPT rules (address, mask), policy DROP: `ip` passes when
+/// `ip & mask == address & mask` for one of them (`#FRWL`, `#TCPATRUNFRWL`).
+pub(crate) fn firewall_accepts(rules: &[(Ipv4Addr, Ipv4Addr)], ip: Ipv4Addr) -> bool {
+    rules
+        .iter()
+        .any(|(rule, mask)| u32::from(ip) & u32::from(*mask) == u32::from(*rule) & u32::from(*mask))
 }
 
 /// What a DNS query of the IP Easy stack is for (query ids come from `IpStack::new_query`).
@@ -410,9 +423,7 @@ impl TelitIp {
 
     /// `#FRWL`: an incoming connection from `ip` passes when a rule matches.
     pub(crate) fn firewall_accepts(&self, ip: Ipv4Addr) -> bool {
-        self.firewall.iter().any(|(rule, mask)| {
-            u32::from(ip) & u32::from(*mask) == u32::from(*rule) & u32::from(*mask)
-        })
+        firewall_accepts(&self.firewall, ip)
     }
 
     /// The connId (1..=6) whose real socket is `socket`.

@@ -301,6 +301,9 @@ impl Modem {
             self.explain("the #SKTOP socket closed: context 1, which it brought up, goes down");
             self.telit_context_down(1);
         }
+        if origin == Origin::Atrun {
+            self.tcp_atrun_closed(why);
+        }
     }
 
     /// The sockets bound to context `cid` lost it: they close (`NO CARRIER` when online,
@@ -360,6 +363,10 @@ impl Modem {
         let Some(s) = self.telit_socket(conn) else {
             return;
         };
+        if s.origin == Origin::Atrun {
+            self.tcp_atrun_socket_event(conn, event);
+            return;
+        }
         let state = s.state;
         match (state, event) {
             (SocketState::Connecting, SocketEvent::Connected { local, peer }) => {
