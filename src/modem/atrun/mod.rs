@@ -2,3 +2,4 @@
 //! instance they reserve, and send the answers back.
 
 pub(crate) mod rules;
+pub(crate) mod sms_request;
