@@ -1,5 +1,5 @@
 //! Telit's digest SMS ATRUN format: the 30-byte header (code, ids, segment, MD5 digest) that
-//! starts the 8-bit user data of a request or reply, how to check it and how to build it.
+//! starts the 8-bit user data of a request or reply (spec ../shared/spec/telit.md §B.6).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

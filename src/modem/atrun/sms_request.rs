@@ -303,7 +303,7 @@ pub(crate) fn classify(deliver: &Deliver, whitelist: &Whitelist) -> Result<SmsRe
             let passwords = whitelist.passwords();
             let (header, password, text) =
                 atrun_digest::verify_request(&user_data.body, &passwords)
-                    .map_err(|e| format!("a digest request that fails verification: {e}"))?;
+                    .map_err(|e| format!("its digest header fails verification: {e}"))?;
             let kind = RequestKind::Digest {
                 header,
                 password: password.to_string(),
