@@ -1,7 +1,6 @@
 //! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
-pub(crate) mod atrun;
 mod call;
 pub(crate) mod data_mode;
 pub(crate) mod ip;
@@ -15,6 +14,7 @@ pub mod sockets;
 mod state;
 mod stimulus;
 pub(crate) mod telit_ip;
+pub(crate) mod atrun;
 
 use std::collections::VecDeque;
 
