@@ -350,6 +350,8 @@ pub struct Modem {
     pub(crate) rtc_offset_s: i64,
     pub(crate) rtc_zone_q: i32,
     pub(crate) reboot_requested: bool,
+    /// The instance whose command line is being executed now: its URCs wait for the end.
+    line_running_on: Option<u8>,
     pub(crate) power_off_requested: bool,
     /// What the client's bytes are for (command lines, a prompt's payload, data).
     pub(crate) port_mode: data_mode::PortMode,
@@ -400,6 +402,7 @@ impl Modem {
             rtc_offset_s: 0,
             rtc_zone_q: 0,
             reboot_requested: false,
+            line_running_on: None,
             power_off_requested: false,
             port_mode: data_mode::PortMode::Command,
             data_link: None,
@@ -759,7 +762,10 @@ impl Modem {
     /// Queued URCs go out, unless the port is in data mode, at a prompt or waiting for a
     /// command's result (they wait for command mode).
     pub(crate) fn flush_urcs(&mut self) {
-        if self.port_mode != data_mode::PortMode::Command || self.awaiting.is_some() {
+        if self.port_mode != data_mode::PortMode::Command
+            || self.awaiting.is_some()
+            || self.line_running_on == Some(self.current)
+        {
             return;
         }
         let urcs = std::mem::take(&mut self.urc_queue);
@@ -1199,6 +1205,7 @@ impl Modem {
     }
 
     fn run_line(&mut self, line: Vec<u8>) {
+        let outer_line = self.line_running_on.replace(self.current);
         let parsed = at::parse_line(&line);
         self.last_line = line;
         let count = parsed.commands.len();
@@ -1255,6 +1262,7 @@ impl Modem {
             self.framing().result(&final_code, &mut out);
             self.write_dte(&out);
         }
+        self.line_running_on = outer_line;
         self.flush_urcs();
     }
 

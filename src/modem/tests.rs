@@ -133,6 +133,16 @@ impl Harness {
         (socket, out)
     }
 
+    /// Feeds an event of socket `id`; returns what the client (instance 1) sees.
+    pub fn net(&mut self, id: u32, event: SocketEvent) -> Vec<u8> {
+        self.apply(Input::Socket(SocketId(id), event))
+    }
+
+    /// The socket commands and DNS lookups asked for since the last call.
+    pub fn requests(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.socket_requests)
+    }
+
     /// Sends a line with echo off and returns the response as text.
     pub fn cmd(&mut self, line: &str) -> String {
         let out = self.send(format!("{line}\r").as_bytes());

@@ -39,7 +39,7 @@ pub(crate) struct TcpRun {
     pub queue: VecDeque<Vec<u8>>,
     pub job: Option<Job>,
     pub blocked: Option<Blocked>,
-    /// Client mode: attempts made since the last connection, and whether one more is due.
+    /// Client mode: retries made since the last connection, and whether one more is due.
     pub attempts: u32,
     pub retrying: bool,
     /// `#TCPATCONSER` asked for the bridge (it starts once its `CONNECT` is out) / runs.
@@ -149,10 +149,9 @@ impl Modem {
                 self.atrun.nvm.tcp.host_port,
             );
             let conn_to_ms = u64::from(self.telit.config(conn).conn_to) * 100;
-            self.atrun.tcp.attempts += 1;
             self.explain(format!(
-                "TCP ATRUN client: socket {conn} dials {host}:{port} (attempt {}, socket {})",
-                self.atrun.tcp.attempts, id.0
+                "TCP ATRUN client: socket {conn} dials {host}:{port} (socket {})",
+                id.0
             ));
             self.telit.sockets[conn - 1] = TelitSocket {
                 state: SocketState::Connecting,
@@ -361,12 +360,11 @@ impl Modem {
         if was_connected {
             self.atrun.tcp.attempts = 0;
         }
-        // The first dial is not a retry: `retryCnt` attempts follow it.
-        if self.atrun.tcp.attempts <= count {
+        if self.atrun.tcp.attempts < count {
             self.atrun.tcp.retrying = true;
             self.explain(format!(
-                "TCP ATRUN client dials again in {delay} min ({} of {count} retries left)",
-                count + 1 - self.atrun.tcp.attempts.max(1)
+                "TCP ATRUN client dials again in {delay} min (retry {} of {count})",
+                self.atrun.tcp.attempts + 1
             ));
             self.cancel_timers(TimerKind::TcpAtrunRetry);
             self.schedule(u64::from(delay) * 60_000, TimerKind::TcpAtrunRetry);
@@ -381,6 +379,7 @@ impl Modem {
     /// `retryDelay` passed: one more attempt.
     pub(crate) fn tcp_atrun_retry_due(&mut self) {
         self.atrun.tcp.retrying = false;
+        self.atrun.tcp.attempts += 1;
         self.tcp_atrun_start();
     }
 

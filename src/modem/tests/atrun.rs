@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use super::Harness;
 use crate::modem::profile::TELIT;
-use crate::modem::telit_ip::Activation;
 use crate::modem::*;
 use crate::network::sms::Incoming;
 use crate::sms::atrun_digest::{self, DigestHeader};
@@ -365,13 +364,399 @@ fn configuration_survives_a_reboot() {
     assert_eq!(h.send_on(3, b"AT\r"), b"");
 }
 
-#[allow(dead_code)]
+// ----- TCP ATRUN -----
+
 fn addr(text: &str) -> SocketAddr {
     text.parse().expect("test address")
 }
 
-#[allow(dead_code)]
-fn up(h: &mut Harness) {
-    h.modem.telit.contexts[0].active =
-        Some((std::net::Ipv4Addr::new(10, 64, 0, 2), Activation::IpEasy));
+impl Harness {
+    /// Bytes the modem sent on socket `id` since the last call (other requests dropped).
+    fn sent_on(&mut self, id: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for request in self.requests() {
+            if let Output::Socket(SocketId(n), SocketCommand::Send(b)) = request
+                && n == id
+            {
+                bytes.extend(b);
+            }
+        }
+        bytes
+    }
+}
+
+fn req(id: u32, command: SocketCommand) -> Output {
+    Output::Socket(SocketId(id), command)
+}
+
+fn data(text: &[u8]) -> SocketEvent {
+    SocketEvent::Data(text.to_vec())
+}
+
+const LISTEN_6000: SocketCommand = SocketCommand::Listen {
+    transport: Transport::Tcp,
+    port: 6000,
+};
+
+/// `telit()` with context 1 up, socket 1's txTo 0.1 s, a user `alice`/`secret1` and a
+/// firewall that lets in 127.0.0.1 only; TCP ATRUN server on port 6000 with `auth_mode`.
+fn tcp_server(auth_mode: u32) -> Harness {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#SCFG=1,1,300,90,600,1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.cmd(&format!(
+            "AT#TCPATRUNCFG=1,2,6000,6001,\"\",1,5,{auth_mode},0,2"
+        )),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNAUTH=1,\"alice\",\"secret1\""),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNFRWL=1,\"127.0.0.1\",\"255.255.255.255\""),
+        "\r\nOK\r\n"
+    );
+    h.requests();
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
+    let local = addr("127.0.0.1:6000");
+    assert_eq!(h.net(1, SocketEvent::Listening { local }), b"");
+    h
+}
+
+/// `tcp_server` with a caller from 127.0.0.1 accepted as real socket 2.
+fn tcp_caller(auth_mode: u32) -> Harness {
+    let mut h = tcp_server(auth_mode);
+    let peer = addr("127.0.0.1:41000");
+    assert_eq!(h.net(1, SocketEvent::Incoming { peer }), b"");
+    assert_eq!(
+        h.requests(),
+        vec![
+            req(1, SocketCommand::Accept { as_id: SocketId(2) }),
+            req(1, SocketCommand::Close { abort: false })
+        ]
+    );
+    let connected = SocketEvent::Connected {
+        local: addr("127.0.0.1:6000"),
+        peer,
+    };
+    assert_eq!(h.net(2, connected), b"\r\n#TCPATRUN: 127.0.0.1\r\n");
+    h
+}
+
+/// `tcp_caller(0)` logged in automatically.
+fn logged_in() -> Harness {
+    let mut h = tcp_caller(0);
+    h.net(2, data(b"alice\rsecret1\r"));
+    assert_eq!(h.sent_on(2), b"");
+    h
+}
+
+#[test]
+fn tcp_atrun_configuration_has_ten_parameters_ranges_and_refuses_changes_while_on() {
+    let mut h = telit();
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCFG?"),
+        "\r\n#TCPATRUNCFG: 1,2,1024,1024,\"\",1,5,0,0,2\r\n\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCFG=1,2,1024,12345,\"212.141.125.127\",1,5,1,5,2"),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCFG?"),
+        "\r\n#TCPATRUNCFG: 1,2,1024,12345,\"212.141.125.127\",1,5,1,5,2\r\n\r\nOK\r\n"
+    );
+    for bad in [
+        "AT#TCPATRUNCFG=0,2,1024,1024,\"\"",
+        "AT#TCPATRUNCFG=7,2,1024,1024,\"\"",
+        "AT#TCPATRUNCFG=1,1,1024,1024,\"\"",
+        "AT#TCPATRUNCFG=1,2,0,1024,\"\"",
+        "AT#TCPATRUNCFG=1,2,1024,65536,\"\"",
+        "AT#TCPATRUNCFG=1,2,1024,1024",
+        "AT#TCPATRUNCFG=1,2,1024,1024,\"\",2",
+        "AT#TCPATRUNCFG=1,2,1024,1024,\"\",1,6",
+        "AT#TCPATRUNCFG=1,2,1024,1024,\"\",1,5,2",
+        "AT#TCPATRUNCFG=1,2,1024,1024,\"\",1,5,0,6",
+        "AT#TCPATRUNCFG=1,2,1024,1024,\"\",1,5,0,0,3601",
+    ] {
+        assert_eq!(h.cmd(bad), "\r\nERROR\r\n", "{bad}");
+    }
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNCFG=1,3,1024,1024,\"\""), "\r\nERROR\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUND=1"), "\r\nERROR\r\n");
+    // No context yet: enabled but not listening.
+    assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,0\r\n\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=0"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNCFG=1,3,1024,1024,\"\""), "\r\nOK\r\n");
+}
+
+#[test]
+fn sms_and_tcp_atrun_cannot_share_an_instance() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#TCPATRUNCFG=1,3,1024,1024,\"\""), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SMSATRUN=1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nERROR\r\n");
+    assert_eq!(h.cmd("AT#SMSATRUN=0"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SMSATRUN=1"), "\r\nERROR\r\n");
+}
+
+#[test]
+fn the_server_listens_on_the_socket_and_ss_shows_it() {
+    let mut h = tcp_server(0);
+    assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,1\r\n\r\nOK\r\n");
+    let ss = h.cmd("AT#SS");
+    assert!(
+        ss.starts_with("\r\n#SS: 1,4,10.64.0.2,6000\r\n#SS: 2,0\r\n"),
+        "{ss}"
+    );
+}
+
+#[test]
+fn the_firewall_drops_callers_that_match_no_rule() {
+    let mut h = tcp_server(0);
+    let stranger = addr("127.0.0.2:41000");
+    assert_eq!(h.net(1, SocketEvent::Incoming { peer: stranger }), b"");
+    assert_eq!(h.requests(), vec![req(1, SocketCommand::Reject)]);
+    assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,1\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn automatic_login_then_commands_answer_on_the_socket() {
+    let mut h = logged_in();
+    h.net(2, data(b"AT+CGMI\r\n"));
+    assert_eq!(h.sent_on(2), b"");
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nTelit\r\n\r\nOK\r\n");
+    // The reserved instance starts with echo off; ATE1 brings it.
+    h.net(2, data(b"ATE1\rAT\r"));
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nOK\r\nAT\r\r\nOK\r\n");
+}
+
+#[test]
+fn step_by_step_login_prompts_and_does_not_echo() {
+    let mut h = tcp_caller(1);
+    assert_eq!(h.sent_on(2), b"Username:\r\n");
+    h.net(2, data(b"alice\r\n"));
+    assert_eq!(h.sent_on(2), b"Password:\r\n");
+    h.net(2, data(b"secret1\r\n"));
+    assert_eq!(h.sent_on(2), b"Login successful.\r\n");
+    h.net(2, data(b"AT#MONI\r"));
+    h.advance(100);
+    let answer = String::from_utf8(h.sent_on(2)).expect("text");
+    assert!(
+        answer.ends_with("\r\nOK\r\n") || answer == "\r\nERROR\r\n",
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn a_wrong_password_or_unknown_user_closes_with_nothing_run() {
+    for (mode, input) in [
+        (0, &b"alice\rwrong\rAT+CMEE=2\r"[..]),
+        (0, b"mallory\rsecret1\rAT+CMEE=2\r"),
+        (0, b"AT+CMEE=2\rAT+CMEE=2\r"),
+        (1, b"mallory\r"),
+        (1, b"alice\rsecret2\r"),
+    ] {
+        let mut h = tcp_caller(mode);
+        h.requests();
+        let out = h.net(2, data(input));
+        assert_eq!(out, b"\r\n#TCPATRUN: DISCONNECT\r\n");
+        let reqs = h.requests();
+        assert!(
+            reqs.contains(&req(2, SocketCommand::Close { abort: false })),
+            "{reqs:?}"
+        );
+        assert!(reqs.contains(&req(3, LISTEN_6000)), "{reqs:?}");
+        assert!(!reqs.iter().any(|r| matches!(r, Output::Socket(_, SocketCommand::Send(b)) if b.windows(2).any(|w| w == b"OK"))));
+        // Nothing ran: the reserved instance's CMEE is still 0.
+        h.modem.on_instance(2, |m| assert_eq!(m.settings.cmee, 0));
+    }
+}
+
+#[test]
+fn no_login_within_the_timeout_closes_the_connection() {
+    let mut h = tcp_caller(0);
+    h.net(2, data(b"alice\r"));
+    h.requests();
+    let out = h.advance(60_000);
+    assert_eq!(out, b"\r\n#TCPATRUN: DISCONNECT\r\n");
+    assert_eq!(
+        h.requests(),
+        vec![
+            req(2, SocketCommand::Close { abort: false }),
+            req(3, LISTEN_6000)
+        ]
+    );
+}
+
+#[test]
+fn cmdseq_off_drops_a_line_arriving_while_one_runs_and_on_queues_it() {
+    let mut h = logged_in();
+    assert_eq!(h.cmd("AT#ATRUNDELAY=0,1"), "\r\nOK\r\n");
+    h.net(2, data(b"AT+CMEE=1\rAT+CMEE?\r"));
+    h.advance(2000);
+    assert_eq!(h.sent_on(2), b"\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATCMDSEQ=1"), "\r\nOK\r\n");
+    assert_eq!(
+        h.cmd("AT#TCPATCMDSEQ?"),
+        "\r\n#TCPATCMDSEQ: 1\r\n\r\nOK\r\n"
+    );
+    h.net(2, data(b"AT+CMEE=2\rAT+CMEE?\r"));
+    h.advance(1000);
+    h.advance(1000);
+    h.advance(200);
+    assert_eq!(h.sent_on(2), b"\r\nOK\r\n\r\n+CMEE: 2\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn the_peer_closing_reports_disconnect_and_the_server_listens_again() {
+    let mut h = logged_in();
+    h.requests();
+    assert_eq!(
+        h.net(2, SocketEvent::Closed),
+        b"\r\n#TCPATRUN: DISCONNECT\r\n"
+    );
+    assert_eq!(
+        h.requests(),
+        vec![
+            req(2, SocketCommand::Close { abort: false }),
+            req(3, LISTEN_6000)
+        ]
+    );
+}
+
+#[test]
+fn tcpatrunclose_closes_and_the_service_restarts() {
+    let mut h = logged_in();
+    h.requests();
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCLOSE"),
+        "\r\nOK\r\n\r\n#TCPATRUN: DISCONNECT\r\n"
+    );
+    assert_eq!(
+        h.requests(),
+        vec![
+            req(2, SocketCommand::Close { abort: false }),
+            req(3, LISTEN_6000)
+        ]
+    );
+}
+
+#[test]
+fn the_client_dials_answers_ok_when_connected_and_retries_after_a_loss() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#SCFG=1,1,300,90,600,1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCFG=1,2,6000,7000,\"127.0.0.1\",1,5,0,2,1"),
+        "\r\nOK\r\n"
+    );
+    h.requests();
+    assert_eq!(h.cmd("AT#TCPATRUND=1"), "");
+    let dial = SocketCommand::Connect {
+        transport: Transport::Tcp,
+        host: "127.0.0.1".into(),
+        port: 7000,
+        local_port: None,
+    };
+    assert_eq!(h.requests(), vec![req(1, dial.clone())]);
+    let connected = SocketEvent::Connected {
+        local: addr("127.0.0.1:45000"),
+        peer: addr("127.0.0.1:7000"),
+    };
+    assert_eq!(
+        h.net(1, connected.clone()),
+        b"\r\nOK\r\n\r\n#TCPATRUN: 127.0.0.1\r\n"
+    );
+    assert_eq!(h.cmd("AT#TCPATRUND?"), "\r\n#TCPATRUND: 1,1\r\n\r\nOK\r\n");
+    // No login in client mode.
+    h.net(1, data(b"AT+CGMI\r"));
+    h.advance(100);
+    assert_eq!(h.sent_on(1), b"\r\nTelit\r\n\r\nOK\r\n");
+    // The server goes away: retry after a minute, twice at most.
+    assert_eq!(
+        h.net(1, SocketEvent::Closed),
+        b"\r\n#TCPATRUN: DISCONNECT\r\n"
+    );
+    assert_eq!(h.cmd("AT#TCPATRUND?"), "\r\n#TCPATRUND: 1,2\r\n\r\nOK\r\n");
+    h.requests();
+    h.advance(60_000);
+    assert_eq!(h.requests(), vec![req(2, dial.clone())]);
+    h.net(2, SocketEvent::Failed(SocketFailure::Refused));
+    h.advance(60_000);
+    assert_eq!(h.requests(), vec![req(3, dial.clone())]);
+    h.net(3, SocketEvent::Failed(SocketFailure::Refused));
+    h.advance(600_000);
+    assert_eq!(h.requests(), vec![]);
+    assert_eq!(h.cmd("AT#TCPATRUND?"), "\r\n#TCPATRUND: 1,0\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn a_failed_first_dial_answers_error() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(
+        h.cmd("AT#TCPATRUNCFG=1,2,6000,7000,\"127.0.0.1\""),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(h.cmd("AT#TCPATRUND=1"), "");
+    assert_eq!(
+        h.net(1, SocketEvent::Failed(SocketFailure::Refused)),
+        b"\r\nERROR\r\n"
+    );
+}
+
+#[test]
+fn conser_bridges_the_peer_and_the_serial_port_until_plus_plus_plus() {
+    let mut h = logged_in();
+    h.net(2, data(b"AT#TCPATCONSER=0,115200\r"));
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nCONNECT\r\n");
+    assert_eq!(h.net(2, data(b"hello device")), b"hello device");
+    h.send(b"hello server");
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"hello server");
+    assert_eq!(h.net(2, data(b"+++")), b"");
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nOK\r\n");
+    // The serial port is instance 1's again.
+    assert_eq!(h.cmd("AT"), "\r\nOK\r\n");
+}
+
+#[test]
+fn conser_is_refused_outside_a_tcp_atrun_session_and_for_asc1() {
+    let mut h = logged_in();
+    assert_eq!(h.cmd("AT#TCPATCONSER=0,115200"), "\r\nERROR\r\n");
+    h.net(2, data(b"AT#TCPATCONSER=1,115200\rAT#TCPATCONSER=0,1000\r"));
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nERROR\r\n\r\nERROR\r\n");
+}
+
+#[test]
+fn a_tcp_command_that_runs_too_long_reboots_the_module() {
+    let mut h = logged_in();
+    h.net(2, data(b"ATD*99#\r"));
+    h.advance(5 * 60_000 - 1);
+    assert_eq!(h.cmd("AT"), "\r\nOK\r\n");
+    h.advance(1);
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+}
+
+#[test]
+fn the_server_restarts_at_boot_when_auto_activation_brings_its_context_up() {
+    let mut h = tcp_server(0);
+    assert_eq!(h.cmd("AT#SGACTCFG=1,3"), "\r\nOK\r\n");
+    h.requests();
+    let saved = h.nvm_saves.last().cloned().expect("saved");
+    let mut config = ModemConfig::new(&TELIT);
+    config.nvm = saved;
+    let mut h = Harness::new(config);
+    h.advance(5000);
+    assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
 }

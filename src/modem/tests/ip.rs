@@ -6,19 +6,6 @@ use std::net::SocketAddr;
 use super::Harness;
 use crate::modem::*;
 
-impl Harness {
-    /// Feeds a socket event; returns what the client sees.
-    fn net(&mut self, socket: u32, event: SocketEvent) -> Vec<u8> {
-        self.modem
-            .handle(self.now, Input::Socket(SocketId(socket), event));
-        self.drain()
-    }
-
-    fn requests(&mut self) -> Vec<Output> {
-        std::mem::take(&mut self.socket_requests)
-    }
-}
-
 fn addr(text: &str) -> SocketAddr {
     text.parse().expect("test address")
 }
