@@ -1,11 +1,13 @@
 //! The sans-I/O modem: `handle(now, Input)`, `poll_output()`, `next_deadline()`.
 //! It never reads a clock and does no I/O; the host (or a test) feeds it time and bytes.
 
+pub(crate) mod atrun;
 mod call;
 pub(crate) mod data_mode;
 pub(crate) mod ip;
 pub(crate) mod mux;
 pub mod profile;
+pub(crate) mod scripts;
 pub mod settings;
 pub(crate) mod sms;
 mod sms_compose;
@@ -14,7 +16,6 @@ pub mod sockets;
 mod state;
 mod stimulus;
 pub(crate) mod telit_ip;
-pub(crate) mod atrun;
 
 use std::collections::VecDeque;
 
@@ -232,6 +233,8 @@ pub(crate) enum TimerKind {
     TelitAutoActivation(u32),
     /// Telit `#QDNS` DNS query `n` went unanswered.
     QdnsTimeout(u32),
+    /// Telit `#WSCRIPT`: no byte of the script came for the idle timeout.
+    ScriptUpload,
 }
 
 impl TimerKind {
@@ -245,6 +248,7 @@ impl TimerKind {
                 | TimerKind::RxPace
                 | TimerKind::AutoSend
                 | TimerKind::SmsSubmitted
+                | TimerKind::ScriptUpload
         )
     }
 }
@@ -356,6 +360,8 @@ pub struct Modem {
     pub(crate) sms: sms::SmsState,
     /// The Telit IP Easy stack (contexts, `#SD` sockets); unused by the SIM900.
     pub(crate) telit: telit_ip::TelitIp,
+    /// The Telit module's GPIO pins (`#GPIO`); volatile, unused by the SIM900.
+    pub(crate) gpio: scripts::GpioBank,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -399,6 +405,7 @@ impl Modem {
             ip: ip::IpStack::new(ip::IpSettings::default()),
             sms: sms::SmsState::new(profile),
             telit: telit_ip::TelitIp::new(telit_ip::TelitIpNvm::default()),
+            gpio: scripts::GpioBank::factory(&profile.telit_module),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -819,6 +826,9 @@ impl Modem {
             }
         }
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimReady);
+        // Telit: the pins start as the hardware sets them; a selected Easy Script is explained.
+        self.gpio = scripts::GpioBank::factory(&self.profile.telit_module);
+        self.explain_easy_script_at_boot();
         self.event(EventKind::Mode, "command".into());
     }
 
@@ -930,6 +940,7 @@ impl Modem {
             TimerKind::TelitInactivity(socket) => self.telit_inactivity(socket),
             TimerKind::TelitAutoActivation(cid) => self.telit_auto_activation_due(cid),
             TimerKind::QdnsTimeout(query) => self.telit_qdns_timed_out(query),
+            TimerKind::ScriptUpload => self.script_upload_timed_out(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

@@ -149,6 +149,10 @@ pub struct Nvm {
     pub sms: Option<SavedMessages>,
     /// Telit socket configuration and auto-activation; `None` means factory values.
     pub telit_ip: Option<super::telit_ip::TelitIpNvm>,
+    /// Telit Easy Script files, `#ESCRIPT` and `#STARTMODESCR`; `None` before the first change.
+    pub easy_script: Option<super::scripts::EasyScriptNvm>,
+    /// Telit `#SMSMODE`; `None` means the profile's factory value.
+    pub sms_mode: Option<u32>,
 }
 
 /// Stored messages as the state file keeps them.
