@@ -311,7 +311,8 @@ pub fn gpio(modem: &mut Modem, command: &Command) -> CmdResult {
     state.output_high = mode == 1;
     let direction = state.direction;
     modem.explain(format!(
-        "GPIO{pin}: {direction:?}, output latch {}{}",
+        "GPIO{pin}: {}, output latch {}{}",
+        direction.name(),
         if mode == 1 { "high" } else { "low" },
         if direction == GpioDirection::Output {
             ""

@@ -104,6 +104,16 @@ impl GpioDirection {
         }
     }
 
+    /// In words, for explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            GpioDirection::Input => "input",
+            GpioDirection::Output => "output",
+            GpioDirection::Alternate => "alternate function",
+            GpioDirection::PullDown => "tristate pull-down",
+        }
+    }
+
     pub fn from_number(number: u32) -> Option<GpioDirection> {
         match number {
             0 => Some(GpioDirection::Input),
