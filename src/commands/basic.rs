@@ -273,6 +273,11 @@ pub fn selint(modem: &mut Modem, command: &Command) -> CmdResult {
                 modem.explain("#SELINT cannot change while CMUX runs");
                 return Err(CmdError::Plain);
             }
+            if modem.improved_sms_mode() {
+                // [DOC] §3.5.2.1.1: ERROR while the SMS commands operation mode is enabled.
+                modem.explain("#SELINT cannot change while #SMSMODE=1");
+                return Err(CmdError::Plain);
+            }
             match required_int(command, 0, 0, 2)? {
                 2 => Ok(Done::Ok),
                 _ => {

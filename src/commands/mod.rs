@@ -11,6 +11,7 @@ mod simcom_ip;
 mod sms;
 mod sms_store;
 mod telit_context;
+mod telit_script;
 mod telit_socket;
 
 use crate::at::{Command, Form, Param};
@@ -311,6 +312,7 @@ pub static TABLE: &[Entry] = &[
         "PDP address"
     ),
     entry!("#CGSN", Telit, identity::telit_imei, "IMEI"),
+    entry!("#DSCRIPT", Telit, telit_script::dscript, "delete a script"),
     entry!(
         "#DSTO",
         TelitIp,
@@ -318,13 +320,28 @@ pub static TABLE: &[Entry] = &[
         "data sending timeout (legacy)"
     ),
     entry!("#E2ESC", TelitIp, telit_context::e2esc, "escape guard time"),
+    entry!("#ESCRIPT", Telit, telit_script::escript, "start-up script"),
+    entry!(
+        "#EXECSCR",
+        Telit,
+        telit_script::execscr,
+        "run the script now"
+    ),
     entry!("#FRWL", TelitIp, telit_context::frwl, "firewall"),
+    entry!("#GPIO", Telit, telit_script::gpio, "GPIO pins"),
     entry!(
         "#GPRS",
         TelitIp,
         telit_context::gprs,
         "context 1 activation"
     ),
+    entry!(
+        "#LCSCRIPT",
+        Telit,
+        telit_script::lcscript,
+        "list scripts with CRC16"
+    ),
+    entry!("#LSCRIPT", Telit, telit_script::lscript, "list scripts"),
     entry!(
         "#PASSW",
         TelitIp,
@@ -339,6 +356,7 @@ pub static TABLE: &[Entry] = &[
     ),
     entry!("#QDNS", TelitIp, telit_context::qdns, "resolve a host name"),
     entry!("#REBOOT", Telit, network::telit_reboot, "reboot"),
+    entry!("#RSCRIPT", Telit, telit_script::rscript, "read a script"),
     entry!("#SA", TelitIp, telit_socket::sa, "accept a connection"),
     entry!(
         "#SCFG",
@@ -440,6 +458,12 @@ pub static TABLE: &[Entry] = &[
         "SMS ATRUN instance, URC, timeout"
     ),
     entry!("#SMSATWL", TelitIp, atrun::smsatwl, "SMS ATRUN white list"),
+    entry!(
+        "#SMSMODE",
+        Telit,
+        telit_script::smsmode,
+        "improved SMS commands mode"
+    ),
     entry!("#SO", TelitIp, telit_socket::so, "socket restore (online)"),
     entry!(
         "#SRECV",
@@ -459,6 +483,12 @@ pub static TABLE: &[Entry] = &[
         TelitIp,
         telit_socket::ssendext,
         "send raw bytes in command mode"
+    ),
+    entry!(
+        "#STARTMODESCR",
+        Telit,
+        telit_script::startmodescr,
+        "script start mode"
     ),
     entry!(
         "#TCPATCMDSEQ",
@@ -514,6 +544,7 @@ pub static TABLE: &[Entry] = &[
         telit_context::userid,
         "authentication user"
     ),
+    entry!("#WSCRIPT", Telit, telit_script::wscript, "write a script"),
 ];
 
 /// The entry for `name` if the profile answers it.

@@ -80,6 +80,7 @@ fn open_prompt(modem: &mut Modem, command: &Command, what: SendCommand) -> CmdRe
             command: what,
             format,
             status,
+            reprompt_on_cr: text_mode && modem.improved_sms_mode(),
         }),
         None,
         PROMPT_MAX,

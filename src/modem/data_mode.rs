@@ -29,6 +29,8 @@ pub(crate) enum PromptPurpose {
     /// Telit `#SSEND` (up to Ctrl-Z, BS deletes, excess dropped) / `#SSENDEXT` (fixed length)
     /// on socket `conn`; `hex`: typed as hex pairs (sendDataMode=1).
     TelitSend { conn: usize, hex: bool },
+    /// Telit `#WSCRIPT`: exactly `<size>` raw bytes of a script file (prompt `\r\n>>>`).
+    Script(super::scripts::ScriptUpload),
 }
 
 /// A payload being typed after `> `.
@@ -358,6 +360,8 @@ impl Modem {
         };
         let mut used = 0;
         let prompt_echo = prompt.echo;
+        let reprompt = matches!(&prompt.purpose, PromptPurpose::Sms(sms) if sms.reprompt_on_cr);
+        let uploading = matches!(prompt.purpose, PromptPurpose::Script(_));
         if prompt.skip_lf {
             prompt.skip_lf = false;
             if bytes.first() == Some(&b'\n') {
@@ -408,13 +412,18 @@ impl Modem {
                 }
             }
         };
-        if prompt_echo {
+        if reprompt {
+            self.echo_sms_text_reprompting(&rest[..taken], prompt_echo);
+        } else if prompt_echo {
             let echoed: Vec<u8> = rest[..taken]
                 .iter()
                 .copied()
                 .filter(|&b| b != CTRL_Z && b != ESC)
                 .collect();
             self.write_dte(&echoed);
+        }
+        if uploading && taken > 0 && end.is_none() {
+            self.script_upload_progressed();
         }
         if let Some(end) = end {
             self.end_prompt(end);
@@ -433,6 +442,7 @@ impl Modem {
             PromptPurpose::CipSend { link } => self.cipsend_payload(link, end),
             PromptPurpose::Sms(sms) => self.sms_prompt_ended(sms, end),
             PromptPurpose::TelitSend { conn, hex } => self.telit_send_payload(conn, hex, end),
+            PromptPurpose::Script(upload) => self.script_upload_ended(upload, end),
         }
     }
 

@@ -7,6 +7,7 @@ pub(crate) mod data_mode;
 pub(crate) mod ip;
 pub(crate) mod mux;
 pub mod profile;
+pub(crate) mod scripts;
 pub mod settings;
 pub(crate) mod sms;
 mod sms_compose;
@@ -240,6 +241,8 @@ pub(crate) enum TimerKind {
     TcpAtrunLogin,
     /// TCP ATRUN client mode dials again.
     TcpAtrunRetry,
+    /// Telit `#WSCRIPT`: no byte of the script came for the idle timeout.
+    ScriptUpload,
 }
 
 impl TimerKind {
@@ -253,6 +256,7 @@ impl TimerKind {
                 | TimerKind::RxPace
                 | TimerKind::AutoSend
                 | TimerKind::SmsSubmitted
+                | TimerKind::ScriptUpload
         )
     }
 }
@@ -368,6 +372,8 @@ pub struct Modem {
     pub(crate) telit: telit_ip::TelitIp,
     /// Telit ATRUN services (SMS and TCP).
     pub(crate) atrun: atrun::Atrun,
+    /// The Telit module's GPIO pins (`#GPIO`); volatile, unused by the SIM900.
+    pub(crate) gpio: scripts::GpioBank,
     dte_out: Vec<u8>,
     outputs: VecDeque<Output>,
 }
@@ -413,6 +419,7 @@ impl Modem {
             sms: sms::SmsState::new(profile),
             telit: telit_ip::TelitIp::new(telit_ip::TelitIpNvm::default()),
             atrun: atrun::Atrun::default(),
+            gpio: scripts::GpioBank::factory(&profile.telit_module),
             dte_out: Vec::new(),
             outputs: VecDeque::new(),
         };
@@ -870,6 +877,9 @@ impl Modem {
             }
         }
         self.schedule(self.profile.boot.sim_ready_ms, TimerKind::SimReady);
+        // Telit: the pins start as the hardware sets them; a selected Easy Script is explained.
+        self.gpio = scripts::GpioBank::factory(&self.profile.telit_module);
+        self.explain_easy_script_at_boot();
         self.event(EventKind::Mode, "command".into());
     }
 
@@ -985,6 +995,7 @@ impl Modem {
             TimerKind::AtrunTimeout(service) => self.atrun_timed_out(service),
             TimerKind::TcpAtrunLogin => self.tcp_atrun_login_timed_out(),
             TimerKind::TcpAtrunRetry => self.tcp_atrun_retry_due(),
+            TimerKind::ScriptUpload => self.script_upload_timed_out(),
             TimerKind::Registered => {
                 self.radio.camped = true;
                 self.radio.gprs_attached = !self.radio.gprs_detached_by_user;

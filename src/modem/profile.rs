@@ -255,6 +255,8 @@ pub struct Profile {
     pub ip: IpProfile,
     pub telit_ip: TelitIpProfile,
     pub atrun: AtrunProfile,
+    /// Telit Easy Script NVM, GPIO pins and `#SMSMODE` factory value.
+    pub telit_module: super::scripts::TelitModuleProfile,
     pub sms: SmsProfile,
 }
 
@@ -366,6 +368,7 @@ pub static SIM900: Profile = Profile {
     },
     telit_ip: TELIT_IP_EASY,
     atrun: TELIT_ATRUN,
+    telit_module: super::scripts::GE865_MODULE,
     // [MAN] memory names and CNMI ranges (ds=2 refused [OBS PGM #60]); [?] capacities: SIM
     // 30, ME 50 (spec §3.1); [INF] +CMGS answers after ~1 s; [INF] 15 s for +CNMA (24.011 TR2M).
     sms: SmsProfile {
@@ -461,6 +464,7 @@ pub static TELIT: Profile = Profile {
     },
     telit_ip: TELIT_IP_EASY,
     atrun: TELIT_ATRUN,
+    telit_module: super::scripts::GE865_MODULE,
     // [DOC] telit.md C.2/C.3: SM and ME, ds 0..2, factory 0,0,0,0,0; [UNSURE] an empty slot
     // gives 321; capacities as the SIM900's.
     sms: SmsProfile {

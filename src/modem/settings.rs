@@ -151,6 +151,10 @@ pub struct Nvm {
     pub telit_ip: Option<super::telit_ip::TelitIpNvm>,
     /// Telit ATRUN configuration; `None` means factory values.
     pub atrun: Option<super::atrun::AtrunNvm>,
+    /// Telit Easy Script files, `#ESCRIPT` and `#STARTMODESCR`; `None` before the first change.
+    pub easy_script: Option<super::scripts::EasyScriptNvm>,
+    /// Telit `#SMSMODE`; `None` means the profile's factory value.
+    pub sms_mode: Option<u32>,
 }
 
 /// Stored messages as the state file keeps them.

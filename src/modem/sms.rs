@@ -137,6 +137,8 @@ pub(crate) struct SmsPrompt {
     pub format: SmsPromptFormat,
     /// The `<stat>` a written message gets (and so whether it is a SUBMIT or a DELIVER).
     pub status: Status,
+    /// Telit `#SMSMODE=1`, text mode: each CR typed re-issues `\r\n> ` (telit.md §C.1).
+    pub reprompt_on_cr: bool,
 }
 
 /// The SMS state of one modem. The memories and the message reference live on the SIM and in
@@ -280,6 +282,26 @@ impl Modem {
 
     pub(crate) fn text_mode(&self) -> bool {
         self.settings.sms_text_mode == 1
+    }
+
+    /// Telit `#SMSMODE=1` text typed after `> `: echoed as usual, and each CR (kept in the text)
+    /// re-issues `\r\n> ` ([DOC] telit.md §C.1). [INFERRED] the CR's own echo comes first.
+    pub(crate) fn echo_sms_text_reprompting(&mut self, typed: &[u8], echo: bool) {
+        const CTRL_Z: u8 = 0x1a;
+        const ESC: u8 = 0x1b;
+        for chunk in typed.split_inclusive(|&b| b == b'\r') {
+            if echo {
+                let echoed: Vec<u8> = chunk
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != CTRL_Z && b != ESC)
+                    .collect();
+                self.write_dte(&echoed);
+            }
+            if chunk.last() == Some(&b'\r') {
+                self.write_dte(b"\r\n> ");
+            }
+        }
     }
 
     /// The network hands over a message or status report.

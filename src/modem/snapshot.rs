@@ -40,6 +40,9 @@ pub struct ModemState {
     /// The Telit IP Easy stack: contexts and `#SD` sockets (absent on other models).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_easy: Option<IpEasyState>,
+    /// The Telit module's GPIO pins as `#GPIO` sets and reads them (absent on other models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpio: Option<Vec<super::scripts::GpioPinState>>,
     pub sms: SmsSummary,
     pub identity: IdentityState,
 }
@@ -304,6 +307,10 @@ impl Modem {
                 .profile
                 .has_family(crate::commands::Family::TelitIp)
                 .then(|| self.ip_easy_state()),
+            gpio: self
+                .profile
+                .has_family(crate::commands::Family::Telit)
+                .then(|| self.gpio.states()),
             sms: self.sms_summary(),
             identity: IdentityState {
                 number: identity.number.clone(),

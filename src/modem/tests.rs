@@ -888,4 +888,5 @@ mod sms;
 mod stimuli;
 mod telit_context;
 mod telit_random;
+mod telit_script;
 mod telit_socket;
