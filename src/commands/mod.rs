@@ -614,12 +614,138 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// Where passwords travel on the serial line: in a command's parameters (`name=…`) or in an
+/// answer's fields (`name: …`). `index` is the parameter holding the secret; `only_if` names
+/// another parameter and the value it must have (a `#SMSATWL` entry of type 1 is a password,
+/// type 0 a phone number).
+struct SecretField {
+    name: &'static str,
+    answer: bool,
+    index: usize,
+    only_if: Option<(usize, &'static str)>,
+}
+
+const SECRET_FIELDS: &[SecretField] = &[
+    SecretField {
+        name: "#PASSW",
+        answer: false,
+        index: 0,
+        only_if: None,
+    },
+    SecretField {
+        name: "#SGACT",
+        answer: false,
+        index: 3,
+        only_if: None,
+    },
+    SecretField {
+        name: "+CSTT",
+        answer: false,
+        index: 2,
+        only_if: None,
+    },
+    SecretField {
+        name: "#SMSATWL",
+        answer: false,
+        index: 3,
+        only_if: Some((2, "1")),
+    },
+    SecretField {
+        name: "#SMSATWL",
+        answer: true,
+        index: 1,
+        only_if: Some((0, "1")),
+    },
+    SecretField {
+        name: "#TCPATRUNAUTH",
+        answer: false,
+        index: 2,
+        only_if: None,
+    },
+    SecretField {
+        name: "#TCPATRUNAUTH",
+        answer: true,
+        index: 1,
+        only_if: None,
+    },
+];
+
 /// Whether parameter `index` of `name` is a password, kept out of explanations.
 pub(crate) fn is_secret(name: &str, index: usize) -> bool {
-    matches!(
-        (name, index),
-        ("#PASSW", 0) | ("#SGACT", 3) | ("+CSTT", 2) | ("#SMSATWL", 3) | ("#TCPATRUNAUTH", 2)
-    )
+    SECRET_FIELDS
+        .iter()
+        .any(|f| !f.answer && f.name == name && f.index == index)
+}
+
+/// `text` (bytes on the serial line) with every password replaced by `***`, for the trace;
+/// `None` when there is none. Commands are found in any letter case, answers as printed.
+pub fn mask_secrets(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(bytes);
+    let upper = text.to_ascii_uppercase();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for field in SECRET_FIELDS {
+        let marker = format!("{}{}", field.name, if field.answer { ": " } else { "=" });
+        let mut from = 0;
+        while let Some(found) = upper[from..].find(&marker) {
+            let start = from + found + marker.len();
+            from = start;
+            let params = split_params(&text[start..]);
+            let wanted = |i: usize, value: &str| {
+                params
+                    .get(i)
+                    .is_some_and(|&(a, b)| text[start + a..start + b].trim_matches('"') == value)
+            };
+            if field.only_if.is_some_and(|(i, value)| !wanted(i, value)) {
+                continue;
+            }
+            if let Some(&(a, b)) = params.get(field.index)
+                && b > a
+            {
+                spans.push((start + a, start + b));
+            }
+        }
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        if a < at {
+            continue;
+        }
+        out.push_str(&text[at..a]);
+        let quoted = text[a..b].starts_with('"');
+        out.push_str(if quoted { "\"***\"" } else { "***" });
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    Some(out.into_bytes())
+}
+
+/// Byte ranges of the comma-separated parameters at the start of `text`, up to the end of the
+/// line or command (`\r`, `\n`, `;` outside quotes); quotes stay inside a range.
+fn split_params(text: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                ranges.push((start, i));
+                start = i + 1;
+            }
+            '\r' | '\n' | ';' if !quoted => {
+                ranges.push((start, i));
+                return ranges;
+            }
+            _ => {}
+        }
+    }
+    ranges.push((start, text.len()));
+    ranges
 }
 
 /// The text of a `+CME ERROR` code under `+CMEE=2`.
@@ -856,6 +982,32 @@ mod tests {
         for profile in PROFILES {
             assert!(lookup(profile, "+MODE").is_none());
         }
+    }
+
+    #[test]
+    fn passwords_are_masked_in_commands_and_answers_and_nothing_else_is() {
+        let masked = |text: &str| {
+            mask_secrets(text.as_bytes()).map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        assert_eq!(
+            masked("AT#TCPATRUNAUTH=1,\"alice\",\"secret1\"\r").as_deref(),
+            Some("AT#TCPATRUNAUTH=1,\"alice\",\"***\"\r")
+        );
+        assert_eq!(
+            masked("at#smsatwl=0,2,1,\"1234567890123456\";+cmee?\r").as_deref(),
+            Some("at#smsatwl=0,2,1,\"***\";+cmee?\r")
+        );
+        assert_eq!(masked("AT#SMSATWL=0,1,0,\"+39349*\"\r"), None);
+        assert_eq!(
+            masked("\r\n#SMSATWL: 0,\"+39*\"\r\n#SMSATWL: 1,\"abcdefghijklmnop\"\r\n#TCPATRUNAUTH: \"bob\",\"pw,x\"\r\n").as_deref(),
+            Some("\r\n#SMSATWL: 0,\"+39*\"\r\n#SMSATWL: 1,\"***\"\r\n#TCPATRUNAUTH: \"bob\",\"***\"\r\n")
+        );
+        assert_eq!(
+            masked("AT#SGACT=1,1,\"user\",\"pw\"\rAT#PASSW=hidden\r").as_deref(),
+            Some("AT#SGACT=1,1,\"user\",\"***\"\rAT#PASSW=***\r")
+        );
+        assert_eq!(masked("AT+CSQ\r"), None);
+        assert_eq!(masked("AT#TCPATRUNAUTH=\r"), None);
     }
 
     #[test]

@@ -27,11 +27,11 @@ pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
         EventBody::Instance(..) => {}
         EventBody::DteIn(bytes) => {
             line.push_str("→ ");
-            escape_into(bytes, &mut line);
+            escape_masked(bytes, &mut line);
         }
         EventBody::DteOut(bytes) => {
             line.push_str("← ");
-            escape_into(bytes, &mut line);
+            escape_masked(bytes, &mut line);
         }
         EventBody::Core {
             kind: EventKind::Why,
@@ -72,6 +72,15 @@ pub fn transcript_line(at_us: u64, who: &str, body: &EventBody) -> String {
     line
 }
 
+/// Serial bytes escaped, passwords (`#TCPATRUNAUTH`, `#SMSATWL`, `#PASSW`…) shown as `***`.
+/// A password typed one character per read cannot be recognised; clients send whole lines.
+fn escape_masked(bytes: &[u8], line: &mut String) {
+    match crate::commands::mask_secrets(bytes) {
+        Some(masked) => escape_into(&masked, line),
+        None => escape_into(bytes, line),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +108,11 @@ mod tests {
         assert_eq!(
             transcript_line(1_234_567_890, "telit#3", &EventBody::Port { opened: true }),
             "1234567.890 ms  telit#3 port opened"
+        );
+        let secret = EventBody::DteIn(b"AT#TCPATRUNAUTH=1,\"bob\",\"hunter2\"\r"[..].into());
+        assert_eq!(
+            transcript_line(0, "telit#0", &secret),
+            "    0.000 ms  telit#0 → AT#TCPATRUNAUTH=1,\"bob\",\"***\"\\r"
         );
     }
 }

@@ -40,6 +40,10 @@ pub struct ModemState {
     /// The Telit IP Easy stack: contexts and `#SD` sockets (absent on other models).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_easy: Option<IpEasyState>,
+    /// The Telit ATRUN services: which instance each reserves, and what runs (absent on other
+    /// models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atrun: Option<AtrunState>,
     /// The Telit module's GPIO pins as `#GPIO` sets and reads them (absent on other models).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpio: Option<Vec<super::scripts::GpioPinState>>,
@@ -75,6 +79,33 @@ pub struct IpEasySocket {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub bytes_unread: usize,
+}
+
+/// The ATRUN services as `ctl state` shows them (passwords never appear).
+#[derive(Debug, Clone, Serialize)]
+pub struct AtrunState {
+    pub sms: AtrunServiceState,
+    pub tcp: AtrunServiceState,
+    /// TCP ATRUN: `server`, `client` or `off`; a peer connected, logged in; the `#TCPATCONSER`
+    /// bridge running.
+    pub tcp_mode: &'static str,
+    pub tcp_connected: bool,
+    pub tcp_logged_in: bool,
+    pub tcp_bridge: bool,
+}
+
+/// One ATRUN service.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtrunServiceState {
+    pub enabled: bool,
+    /// The AT instance it reserves (while enabled).
+    pub instance: Option<u8>,
+    /// The command line running now (or waiting for `#ATRUNDELAY`).
+    pub running: Option<String>,
+    /// Requests or lines waiting for it.
+    pub waiting: usize,
+    /// Why it takes nothing now (table B.19), if it does not.
+    pub blocked: Option<String>,
 }
 
 /// One AT instance as `ctl state` shows it.
@@ -193,6 +224,32 @@ impl Modem {
         }
     }
 
+    fn atrun_state(&self) -> AtrunState {
+        use super::atrun::{Service, line_text};
+        let atrun = &self.atrun;
+        let service = |service: Service, waiting: usize| AtrunServiceState {
+            enabled: atrun.nvm.instance_of(service).is_some(),
+            instance: atrun.nvm.instance_of(service),
+            running: atrun.job_line(service).map(line_text),
+            waiting,
+            blocked: atrun.blocked(service).map(|b| format!("{b:?}")),
+        };
+        AtrunState {
+            sms: service(Service::Sms, atrun.sms.pending.len()),
+            tcp: service(Service::Tcp, atrun.tcp.queue.len()),
+            tcp_mode: if atrun.nvm.tcp_server {
+                "server"
+            } else if atrun.nvm.tcp_client {
+                "client"
+            } else {
+                "off"
+            },
+            tcp_connected: atrun.tcp.connected,
+            tcp_logged_in: atrun.tcp.connected && atrun.tcp.logged_in(),
+            tcp_bridge: atrun.tcp.bridge,
+        }
+    }
+
     fn ip_easy_state(&self) -> IpEasyState {
         let telit = &self.telit;
         IpEasyState {
@@ -307,6 +364,10 @@ impl Modem {
                 .profile
                 .has_family(crate::commands::Family::TelitIp)
                 .then(|| self.ip_easy_state()),
+            atrun: self
+                .profile
+                .has_family(crate::commands::Family::TelitIp)
+                .then(|| self.atrun_state()),
             gpio: self
                 .profile
                 .has_family(crate::commands::Family::Telit)

@@ -222,6 +222,11 @@ impl Atrun {
             .find(|&s| self.nvm.instance_of(s) == Some(instance))
     }
 
+    /// The line the service runs or waits to run.
+    pub(crate) fn job_line(&self, service: Service) -> Option<&[u8]> {
+        self.job(service).map(|j| j.line.as_slice())
+    }
+
     fn job(&self, service: Service) -> Option<&Job> {
         match service {
             Service::Sms => self.sms.job.as_ref(),
@@ -243,6 +248,11 @@ fn timeout_min(nvm: &AtrunNvm, service: Service) -> u32 {
         Service::Sms => nvm.sms_timeout_min,
         Service::Tcp => nvm.tcp.timeout_min,
     }
+}
+
+/// A command line as text for people (explanations, `ctl state`).
+pub(crate) fn line_text(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).into_owned()
 }
 
 pub(crate) fn service_name(service: Service) -> &'static str {

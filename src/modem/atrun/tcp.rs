@@ -47,6 +47,13 @@ pub(crate) struct TcpRun {
     pub bridge: bool,
 }
 
+impl TcpRun {
+    /// Whether the connected peer may send commands (logged in, or client mode).
+    pub(crate) fn logged_in(&self) -> bool {
+        self.login == Login::Done
+    }
+}
+
 /// The peer's IPv4 address (an IPv4-mapped IPv6 one too).
 fn ipv4_of(peer: SocketAddr) -> Option<Ipv4Addr> {
     match peer.ip() {
