@@ -11,6 +11,7 @@ mod simcom_ip;
 mod sms;
 mod sms_store;
 mod telit_context;
+mod telit_radio;
 mod telit_script;
 mod telit_socket;
 
@@ -128,11 +129,18 @@ pub static TABLE: &[Entry] = &[
     entry!("+CCLK", Gsm27007, network::cclk, "real-time clock"),
     entry!("+CFUN", Gsm27007, network::cfun, "phone functionality"),
     entry!("+CGATT", Gsm27007, network::cgatt, "GPRS attach"),
+    entry!("+CGCLASS", Telit, telit_radio::cgclass, "GPRS mobile class"),
     entry!("+CGMI", Gsm27007, identity::manufacturer, "manufacturer"),
     entry!("+CGMM", Gsm27007, identity::model, "model"),
     entry!("+CGMR", Gsm27007, identity::revision, "revision"),
     entry!("+CGREG", Gsm27007, network::cgreg, "GPRS registration"),
     entry!("+CGSN", Gsm27007, identity::imei, "IMEI"),
+    entry!(
+        "+CGSMS",
+        Telit,
+        telit_radio::cgsms,
+        "SMS service over GPRS or GSM"
+    ),
     entry!("+CIMI", Gsm27007, identity::imsi, "IMSI"),
     entry!("+CDNSCFG", Simcom, simcom_ip::cdnscfg, "DNS servers"),
     entry!(
@@ -301,6 +309,7 @@ pub static TABLE: &[Entry] = &[
         atrun::atrundelay,
         "ATRUN delay before each command"
     ),
+    entry!("#BND", Telit, telit_radio::bnd, "GSM band"),
     entry!("#CCID", Telit, identity::telit_ccid, "SIM ICCID"),
     entry!("#CGMI", Telit, identity::telit_manufacturer, "manufacturer"),
     entry!("#CGMM", Telit, identity::telit_model, "model"),
@@ -399,6 +408,7 @@ pub static TABLE: &[Entry] = &[
     entry!("#SH", TelitIp, telit_socket::sh, "socket shutdown"),
     entry!("#SHDN", Telit, network::telit_shutdown, "power off"),
     entry!("#SI", TelitIp, telit_socket::si, "socket information"),
+    entry!("#SIMDET", Telit, telit_radio::simdet, "SIM detection mode"),
     entry!(
         "#SKIPESC",
         TelitIp,

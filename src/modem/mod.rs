@@ -1274,6 +1274,8 @@ impl Modem {
             self.write_dte(&out);
         }
         self.line_running_on = outer_line;
+        let answered_error = failed || (!silent && parsed.error.is_some());
+        self.atrun_line_ended(!answered_error);
         self.flush_urcs();
     }
 

@@ -127,6 +127,12 @@ pub struct Radio {
     /// The statuses the client was last told of (for URCs on change).
     pub reported_creg: u32,
     pub reported_cgreg: u32,
+    /// Telit `+CGCLASS` (`B`, `CG`, `CC`), `+CGSMS` service, `#SIMDET` mode and `#BND` band:
+    /// kept and read back; their radio effects are not emulated.
+    pub gprs_class: String,
+    pub sms_service: u32,
+    pub sim_detect: u32,
+    pub band: u32,
 }
 
 impl Radio {
@@ -146,6 +152,10 @@ impl Radio {
             gprs_detached_by_user: false,
             reported_creg: 0,
             reported_cgreg: 0,
+            gprs_class: "B".into(),
+            sms_service: 3,
+            sim_detect: 2,
+            band: 0,
         }
     }
 

@@ -14,6 +14,8 @@ pub(crate) struct Harness {
     pub submitted: Vec<crate::network::sms::Submission>,
     /// What instances 2 and 3 wrote to their own ports and no test has taken yet.
     pub instance_out: std::collections::BTreeMap<u8, Vec<u8>>,
+    /// The explanations the modem gave, oldest first.
+    pub explanations: Vec<String>,
 }
 
 impl Harness {
@@ -26,6 +28,7 @@ impl Harness {
             socket_requests: Vec::new(),
             submitted: Vec::new(),
             instance_out: Default::default(),
+            explanations: Vec::new(),
         };
         h.modem.handle(h.now, Input::DteOpened);
         h.drain();
@@ -58,7 +61,7 @@ impl Harness {
                     self.instance_out.entry(instance).or_default().extend(b)
                 }
                 Output::SaveNvm(nvm) => self.nvm_saves.push(*nvm),
-                Output::Event(_) => {}
+                Output::Event(event) => self.explanations.push(event.message),
                 Output::SubmitSms(submission) => self.submitted.push(submission),
                 request @ (Output::Socket(..) | Output::Resolve { .. }) => {
                     self.socket_requests.push(request)

@@ -148,6 +148,8 @@ pub(crate) struct Job {
     pub output: Vec<u8>,
     /// A B.19 block the line sets once it has run (the table row with it).
     pub block_after: Option<(Blocked, &'static str)>,
+    /// The line ended in an error: a refused command changes nothing, blocks included.
+    pub failed: bool,
 }
 
 impl Job {
@@ -157,6 +159,7 @@ impl Job {
             running: false,
             output: Vec::new(),
             block_after: None,
+            failed: false,
         }
     }
 }
@@ -186,7 +189,7 @@ enum Instead {
 struct Verdict {
     instead: Option<Instead>,
     no_reply: bool,
-    block_now: Option<(Blocked, &'static str)>,
+    /// The strongest block the matching rows set once the line has run.
     block_after: Option<(Blocked, &'static str)>,
 }
 
@@ -423,15 +426,15 @@ impl Modem {
         if verdict.no_reply {
             self.atrun.sms.no_reply = true;
         }
-        if let Some((blocked, row)) = verdict.block_now {
-            self.atrun_block(service, blocked, row);
-        }
         match verdict.instead {
             Some(Instead::Skip) => {
                 // Ends at once: the instance stays idle and the reply, if any, is empty.
                 self.atrun.sms.no_reply = true;
             }
             Some(Instead::Error) => {
+                if let Some(job) = self.atrun.job_mut(service) {
+                    job.failed = true;
+                }
                 self.on_instance(instance, |m| {
                     let code = m.error_result(&crate::commands::CmdError::Plain);
                     m.write_result(&code);
@@ -448,6 +451,17 @@ impl Modem {
     /// Bytes straight to a service's instance (a prompt's payload, online data).
     pub(crate) fn atrun_feed_raw(&mut self, instance: u8, bytes: Vec<u8>) {
         self.on_instance(instance, |m| m.feed_dte(bytes));
+    }
+
+    /// A command line ended on the running instance: a service's line records whether it
+    /// was refused.
+    pub(crate) fn atrun_line_ended(&mut self, ok: bool) {
+        let Some(service) = self.atrun_reserver(self.instance()) else {
+            return;
+        };
+        if let Some(job) = self.atrun.job_mut(service).filter(|j| j.running) {
+            job.failed |= !ok;
+        }
     }
 
     /// Whether `instance` has finished its line: command mode, no result outstanding.
@@ -487,14 +501,27 @@ impl Modem {
                 // The command never ends: only the per-command timeout gets out (S3).
                 continue;
             }
+            let sets_block = self
+                .atrun
+                .job(service)
+                .and_then(|j| j.block_after.filter(|_| !j.failed));
+            if let Some((Blocked::UntilTimeout, row)) = sets_block {
+                self.atrun_block(service, Blocked::UntilTimeout, row);
+                continue;
+            }
             self.cancel_timers(TimerKind::AtrunTimeout(service));
             let job = match service {
                 Service::Sms => self.atrun.sms.job.take(),
                 Service::Tcp => self.atrun.tcp.job.take(),
             };
             let Some(job) = job else { continue };
-            if let Some((blocked, row)) = job.block_after {
+            if let Some((blocked, row)) = job.block_after.filter(|_| !job.failed) {
                 self.atrun_block(service, blocked, row);
+            } else if let Some((_, row)) = job.block_after {
+                self.explain(format!(
+                    "{}: the command of table B.19 row {row} was refused, so it blocks nothing",
+                    service_name(service)
+                ));
             }
             if service == Service::Tcp {
                 self.atrun_unblock_sms_via_tcp(&job.line);
@@ -527,7 +554,7 @@ impl Modem {
     fn atrun_verdict(&mut self, service: Service, line: &[u8]) -> Verdict {
         use rules::{Effect, Requirement};
         let mut verdict = Verdict::default();
-        let mut strongest: Option<(u8, Blocked, &'static str, bool)> = None;
+        let mut strongest: Option<(u8, Blocked, &'static str)> = None;
         for rule in rules::rules_for(service, line) {
             self.explain(format!(
                 "{} table B.19 row {}: {}",
@@ -544,10 +571,10 @@ impl Modem {
                     verdict.instead = Some(Instead::Skip);
                     None
                 }
-                Effect::BlockedUntilTimeoutReboot => Some((Blocked::UntilTimeout, true)),
-                Effect::BlockedIrreversibly => Some((Blocked::ForGood, false)),
+                Effect::BlockedUntilTimeoutReboot => Some(Blocked::UntilTimeout),
+                Effect::BlockedIrreversibly => Some(Blocked::ForGood),
                 Effect::BlockedUntilRunViaTcp { unblocked_by } => {
-                    Some((Blocked::UntilRunViaTcp(unblocked_by), false))
+                    Some(Blocked::UntilRunViaTcp(unblocked_by))
                 }
                 Effect::ErrorIfDataCall => {
                     let data_call = (1..=self.config.instances)
@@ -582,17 +609,13 @@ impl Modem {
                 | Effect::BufferedMayBeTruncated
                 | Effect::SuggestedDelay { .. } => None,
             };
-            if let (Some((blocked, now)), Some(strength)) = (block, rule.effect.block_strength())
+            if let (Some(blocked), Some(strength)) = (block, rule.effect.block_strength())
                 && strongest.is_none_or(|(s, ..)| strength > s)
             {
-                strongest = Some((strength, blocked, rule.id, now));
+                strongest = Some((strength, blocked, rule.id));
             }
         }
-        match strongest {
-            Some((_, blocked, row, true)) => verdict.block_now = Some((blocked, row)),
-            Some((_, blocked, row, false)) => verdict.block_after = Some((blocked, row)),
-            None => {}
-        }
+        verdict.block_after = strongest.map(|(_, blocked, row)| (blocked, row));
         verdict
     }
 

@@ -760,3 +760,297 @@ fn the_server_restarts_at_boot_when_auto_activation_brings_its_context_up() {
     h.advance(5000);
     assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
 }
+
+// ----- tables B.18 and B.19, one test per row -----
+
+/// Whether the modem explained something containing `text`.
+fn explained(h: &Harness, text: &str) -> bool {
+    h.explanations.iter().any(|e| e.contains(text))
+}
+
+/// On `h` (context 1 up or not): TCP ATRUN server on socket `conn`, instance 2, port 6000,
+/// a caller from 127.0.0.1 logged in automatically; returns the connection's socket id.
+fn tcp_login(h: &mut Harness, conn: u32) -> u32 {
+    if !h.modem.telit.is_active(1) {
+        assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    }
+    let cid = h.modem.telit.config(conn as usize).cid;
+    assert_eq!(
+        h.cmd(&format!("AT#SCFG={conn},{cid},300,90,600,1")),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd(&format!("AT#TCPATRUNCFG={conn},2,6000,6001,\"\"")),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNAUTH=1,\"alice\",\"secret1\""),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.cmd("AT#TCPATRUNFRWL=1,\"127.0.0.0\",\"255.0.0.0\""),
+        "\r\nOK\r\n"
+    );
+    h.requests();
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    let listener = match h.requests().as_slice() {
+        [Output::Socket(SocketId(id), SocketCommand::Listen { .. })] => *id,
+        other => panic!("expected a listen, got {other:?}"),
+    };
+    let peer = addr("127.0.0.1:41000");
+    h.net(listener, SocketEvent::Incoming { peer });
+    let id = match h.requests().first() {
+        Some(Output::Socket(_, SocketCommand::Accept { as_id })) => as_id.0,
+        other => panic!("expected an accept, got {other:?}"),
+    };
+    let local = addr("127.0.0.1:6000");
+    h.net(id, SocketEvent::Connected { local, peer });
+    h.net(id, data(b"alice\rsecret1\r"));
+    id
+}
+
+/// A command line over TCP ATRUN; returns what the peer got within 200 ms.
+fn tcp_run(h: &mut Harness, id: u32, line: &str) -> String {
+    h.net(id, data(format!("{line}\r").as_bytes()));
+    h.advance(200);
+    String::from_utf8_lossy(&h.sent_on(id)).into_owned()
+}
+
+/// An SMS ATRUN request from the whitelisted mobile; returns the texts of the replies sent.
+fn sms_run(h: &mut Harness, text: &str) -> Vec<String> {
+    let before = h.submitted.len();
+    h.apply(Input::Sms(text_sms(MOBILE, text)));
+    (before..h.submitted.len())
+        .map(|i| body_text(h, i))
+        .collect()
+}
+
+#[test]
+fn b18_suggested_delays_are_explained_until_the_delay_is_set() {
+    let mut h = sms_atrun();
+    let id = tcp_login(&mut h, 1);
+    sms_run(&mut h, "AT+COPS=?");
+    assert!(explained(&h, "suggests #ATRUNDELAY 10 s before AT+COPS=?"));
+    sms_run(&mut h, "AT+CGATT?");
+    assert!(explained(&h, "suggests #ATRUNDELAY 5 s before AT+CGATT?"));
+    tcp_run(&mut h, id, "AT+COPS=?");
+    assert!(explained(
+        &h,
+        "TCP ATRUN: the application note suggests #ATRUNDELAY 10 s"
+    ));
+    h.explanations.clear();
+    assert_eq!(h.cmd("AT#ATRUNDELAY=1,10"), "\r\nOK\r\n");
+    sms_run(&mut h, "AT+COPS=?");
+    assert!(!explained(&h, "suggests"));
+}
+
+#[test]
+fn s1_reboot_by_sms_runs_without_a_reply() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "AT#REBOOT"), Vec::<String>::new());
+    assert!(explained(&h, "row S1"));
+    // Rebooted: instance 1 echoes again.
+    h.advance(5000);
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+}
+
+#[test]
+fn s2_s6_deregistering_by_sms_sends_no_reply_and_blocks_until_tcp_atrun_undoes_it() {
+    let mut h = sms_atrun();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(sms_run(&mut h, "AT+COPS=2"), Vec::<String>::new());
+    assert!(explained(&h, "row S2"));
+    assert!(explained(
+        &h,
+        "blocked until the setting is changed back through TCP ATRUN"
+    ));
+    // Deregistered, the TCP ATRUN session lost its context too: bring both back locally.
+    assert!(!h.modem.atrun.tcp.connected);
+    assert_eq!(h.cmd("AT+COPS=0"), "\r\nOK\r\n");
+    h.advance(5000);
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), Vec::<String>::new());
+    assert_eq!(h.cmd("AT#TCPATRUNL=0"), "\r\nOK\r\n");
+    let _ = id;
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(tcp_run(&mut h, id, "AT+COPS=0"), "\r\nOK\r\n");
+    assert!(explained(&h, "SMS ATRUN unblocked"));
+    h.advance(5000);
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), ["\r\n+CMEE: 0\r\n\r\nOK\r\n"]);
+}
+
+#[test]
+fn s3_quiet_mode_by_sms_blocks_until_the_timeout_reboots() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "ATQ1"), Vec::<String>::new());
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), Vec::<String>::new());
+    assert!(explained(
+        &h,
+        "SMS ATRUN is blocked (UntilTimeout): the request is discarded"
+    ));
+    h.advance(5 * 60_000);
+    h.advance(5000);
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), ["\r\n+CMEE: 0\r\n\r\nOK\r\n"]);
+}
+
+#[test]
+fn s4_a_band_change_by_sms_blocks_for_good_even_after_a_reboot() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "AT#BND=3"), ["\r\nOK\r\n"]);
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), Vec::<String>::new());
+    assert_eq!(h.cmd("AT#SMSATRUN?"), "\r\n#SMSATRUN: 1,0\r\n\r\nOK\r\n");
+    h.apply(Input::Reboot);
+    h.advance(5000);
+    assert_eq!(
+        h.send(b"AT#SMSATRUN?\r"),
+        b"AT#SMSATRUN?\r\r\n#SMSATRUN: 1,0\r\n\r\nOK\r\n"
+    );
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), Vec::<String>::new());
+    // Enabling it again locally is the way back.
+    assert_eq!(h.send(b"AT#SMSATRUN=1\r"), b"AT#SMSATRUN=1\r\r\nOK\r\n");
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), ["\r\n+CMEE: 0\r\n\r\nOK\r\n"]);
+}
+
+#[test]
+fn s5_sms_over_gprs_only_blocks_until_cgsms_runs_through_tcp_atrun() {
+    let mut h = sms_atrun();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(sms_run(&mut h, "AT+CGSMS=0"), ["\r\nOK\r\n"]);
+    assert_eq!(sms_run(&mut h, "AT+CGSMS?"), Vec::<String>::new());
+    assert_eq!(tcp_run(&mut h, id, "AT+CGMI"), "\r\nTelit\r\n\r\nOK\r\n");
+    assert_eq!(sms_run(&mut h, "AT+CGSMS?"), Vec::<String>::new());
+    assert_eq!(tcp_run(&mut h, id, "AT+CGSMS=3"), "\r\nOK\r\n");
+    assert_eq!(
+        sms_run(&mut h, "AT+CGSMS?"),
+        ["\r\n+CGSMS: 3\r\n\r\nOK\r\n"]
+    );
+}
+
+#[test]
+fn s7_fdn_is_not_emulated_so_the_refused_command_blocks_nothing() {
+    let mut h = sms_atrun();
+    assert_eq!(
+        sms_run(&mut h, "AT+CLCK=\"FD\",1,\"1234\""),
+        ["\r\nERROR\r\n"]
+    );
+    assert!(explained(&h, "row S7"));
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), ["\r\n+CMEE: 0\r\n\r\nOK\r\n"]);
+}
+
+#[test]
+fn s8_a_data_call_by_sms_holds_the_reply_while_it_lasts() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "ATD*99#"), Vec::<String>::new());
+    assert!(explained(&h, "row S8"));
+    h.advance(4 * 60_000);
+    assert!(h.submitted.is_empty());
+}
+
+#[test]
+fn s9_prompt_commands_cannot_run_by_sms() {
+    let mut h = sms_atrun();
+    assert_eq!(
+        sms_run(&mut h, "AT+CMGS=\"+393331234567\""),
+        Vec::<String>::new()
+    );
+    assert!(explained(&h, "row S9"));
+    // Nothing waits at a prompt: the next request runs.
+    assert_eq!(sms_run(&mut h, "AT+CMEE?"), ["\r\n+CMEE: 0\r\n\r\nOK\r\n"]);
+}
+
+#[test]
+fn s10_network_survey_is_not_emulated_and_long_replies_are_cut() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "AT#CSURV"), ["\r\nERROR\r\n"]);
+    assert!(explained(&h, "row S10"));
+    // The 15-SMS cut itself: `a_reply_longer_than_fifteen_sms_is_cut_to_fifteen`.
+}
+
+#[test]
+fn s11_t8_atz_answers_error_while_a_data_call_is_up() {
+    let mut h = sms_atrun();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(sms_run(&mut h, "ATZ"), ["\r\nOK\r\n"]);
+    assert_eq!(tcp_run(&mut h, id, "ATZ"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("ATD*99#"), "\r\nCONNECT\r\n");
+    assert_eq!(sms_run(&mut h, "ATZ"), ["\r\nERROR\r\n"]);
+    assert!(explained(&h, "row S11"));
+    assert_eq!(tcp_run(&mut h, id, "ATZ"), "\r\nERROR\r\n");
+    assert!(explained(&h, "row T8"));
+}
+
+#[test]
+fn t1_legacy_socket_commands_need_the_service_socket_apart_from_the_instance() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 2);
+    assert_eq!(tcp_run(&mut h, id, "AT#SKTSAV"), "\r\nERROR\r\n");
+    assert!(explained(&h, "row T1"));
+    let mut h = telit();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(tcp_run(&mut h, id, "AT#SKTSAV"), "\r\nOK\r\n");
+}
+
+#[test]
+fn t2_t3_t4_qdns_gprs_and_sktop_need_their_documented_settings() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(
+        tcp_run(&mut h, id, "AT#QDNS=\"localhost\""),
+        "\r\nERROR\r\n"
+    );
+    assert!(explained(&h, "row T2"));
+    assert_eq!(tcp_run(&mut h, id, "AT#GPRS?"), "\r\nERROR\r\n");
+    assert!(explained(&h, "row T3"));
+    assert_eq!(tcp_run(&mut h, id, "AT#SKTOP"), "\r\nERROR\r\n");
+    assert!(explained(&h, "row T4"));
+}
+
+#[test]
+fn t3_gprs_runs_when_the_service_socket_uses_another_context() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT+CGDCONT=2,\"IP\",\"apn2\""), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SCFG=1,2,300,90,600,1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#SGACT=2,1"), "\r\n#SGACT: 10.64.0.3\r\n\r\nOK\r\n");
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(
+        tcp_run(&mut h, id, "AT#GPRS?"),
+        "\r\n#GPRS: 1\r\n\r\nOK\r\n"
+    );
+}
+
+#[test]
+fn t5_legacy_settings_change_the_service_socket_when_it_is_numbered_as_the_instance() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 2);
+    assert_eq!(tcp_run(&mut h, id, "AT#PKTSZ=100"), "\r\nOK\r\n");
+    assert!(explained(&h, "row T5"));
+    assert_eq!(h.modem.telit.config(2).pkt_sz, 100);
+}
+
+#[test]
+fn t6_detaching_through_tcp_atrun_blocks_it_for_good() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 1);
+    h.requests();
+    let out = h.net(id, data(b"AT+CGATT=0\r"));
+    assert_eq!(out, b"\r\n#TCPATRUN: DISCONNECT\r\n");
+    assert!(explained(&h, "TCP ATRUN blocked for good"));
+    assert_eq!(h.cmd("AT+CGATT=1"), "\r\nOK\r\n");
+    h.requests();
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(h.requests(), vec![]);
+    assert!(explained(
+        &h,
+        "TCP ATRUN is blocked for good: it does not start"
+    ));
+}
+
+#[test]
+fn t7_t9_survey_and_operator_scan_through_tcp_atrun() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 1);
+    assert_eq!(tcp_run(&mut h, id, "AT#CSURV"), "\r\nERROR\r\n");
+    assert!(explained(&h, "row T7"));
+    let scan = tcp_run(&mut h, id, "AT+COPS=?");
+    assert!(scan.starts_with("\r\n+COPS: ("), "{scan:?}");
+    assert!(explained(&h, "row T9"));
+}
