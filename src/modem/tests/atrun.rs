@@ -1054,3 +1054,32 @@ fn t7_t9_survey_and_operator_scan_through_tcp_atrun() {
     assert!(scan.starts_with("\r\n+COPS: ("), "{scan:?}");
     assert!(explained(&h, "row T9"));
 }
+
+#[test]
+fn a_script_uploads_through_tcp_atrun_with_its_prompt_and_is_enabled() {
+    let mut h = telit();
+    let id = tcp_login(&mut h, 1);
+    let script = b"import MDM\r\nMDM.send('AT\\r', 0)\r\n";
+    let line = format!("AT#WSCRIPT=\"ciclo3.py\",{}", script.len());
+    assert_eq!(tcp_run(&mut h, id, &line), "\r\n>>>");
+    h.net(id, data(script));
+    h.advance(200);
+    assert_eq!(h.sent_on(id), b"\r\nOK\r\n");
+    assert_eq!(tcp_run(&mut h, id, "AT#ESCRIPT=\"ciclo3.py\""), "\r\nOK\r\n");
+    let listing = tcp_run(&mut h, id, "AT#LSCRIPT");
+    assert!(
+        listing.starts_with(&format!("\r\n#LSCRIPT: \"ciclo3.py\",{}\r\n", script.len())),
+        "{listing:?}"
+    );
+    assert_eq!(
+        tcp_run(&mut h, id, "AT#RSCRIPT=\"ciclo3.py\""),
+        format!("\r\n<<<{}\r\nOK\r\n", String::from_utf8_lossy(script))
+    );
+}
+
+#[test]
+fn hat_sets_a_gpio_by_sms_and_the_pin_reads_back() {
+    let mut h = sms_atrun();
+    assert_eq!(sms_run(&mut h, "HAT#GPIO=2,1,1"), Vec::<String>::new());
+    assert_eq!(h.cmd("AT#GPIO=2,2"), "\r\n#GPIO: 1,1\r\n\r\nOK\r\n");
+}
