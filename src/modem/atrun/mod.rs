@@ -352,7 +352,13 @@ impl Modem {
     pub(crate) fn atrun_capture(&mut self, instance: u8, bytes: Vec<u8>) {
         match self.atrun_reserver(instance) {
             Some(Service::Sms) => match self.atrun.sms.job.as_mut().filter(|j| j.running) {
-                Some(job) => job.output.extend_from_slice(&bytes),
+                Some(job) => {
+                    // Fifteen SMS hold at most 15 × 160 characters: the rest is never sent.
+                    let room =
+                        (self.profile.atrun.max_reply_parts * 160).saturating_sub(job.output.len());
+                    job.output
+                        .extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
                 None => self.explain(format!(
                     "{} bytes of SMS ATRUN's instance {instance} dropped: no request runs",
                     bytes.len()

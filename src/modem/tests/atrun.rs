@@ -1065,7 +1065,10 @@ fn a_script_uploads_through_tcp_atrun_with_its_prompt_and_is_enabled() {
     h.net(id, data(script));
     h.advance(200);
     assert_eq!(h.sent_on(id), b"\r\nOK\r\n");
-    assert_eq!(tcp_run(&mut h, id, "AT#ESCRIPT=\"ciclo3.py\""), "\r\nOK\r\n");
+    assert_eq!(
+        tcp_run(&mut h, id, "AT#ESCRIPT=\"ciclo3.py\""),
+        "\r\nOK\r\n"
+    );
     let listing = tcp_run(&mut h, id, "AT#LSCRIPT");
     assert!(
         listing.starts_with(&format!("\r\n#LSCRIPT: \"ciclo3.py\",{}\r\n", script.len())),
