@@ -13,6 +13,7 @@ use serde_json::Value;
 use simodem::host::{RunningWorld, StartError, start_world};
 use simodem::network::{ModemSpec, WorldSpec};
 
+pub mod atrun;
 pub mod clients;
 
 /// How long to wait for bytes or a state before failing (not a measurement: a hang guard).

@@ -45,6 +45,9 @@ pub(crate) struct TcpRun {
     /// `#TCPATCONSER` asked for the bridge (it starts once its `CONNECT` is out) / runs.
     pub bridge_requested: bool,
     pub bridge: bool,
+    /// The server could not listen (its port is taken): the service stays on but idle
+    /// instead of listening again at once, over and over.
+    pub listen_failed: bool,
 }
 
 impl TcpRun {
@@ -232,6 +235,15 @@ impl Modem {
                     self.socket_command(id, SocketCommand::Reject);
                 }
             }
+            (SocketState::Listening, SocketEvent::Failed(failure)) => {
+                self.atrun.tcp.listen_failed = true;
+                let port = self.atrun.nvm.tcp.tcp_port;
+                self.tcp_atrun_gone(
+                    conn,
+                    true,
+                    &format!("the server cannot listen on port {port}: {failure}"),
+                )
+            }
             (_, SocketEvent::Failed(failure)) => {
                 self.tcp_atrun_gone(conn, true, &format!("the socket failed: {failure}"))
             }
@@ -357,7 +369,14 @@ impl Modem {
             return;
         }
         if self.atrun.nvm.tcp_server {
-            self.tcp_atrun_start();
+            if std::mem::take(&mut self.atrun.tcp.listen_failed) {
+                self.explain(
+                    "TCP ATRUN server not listening (#TCPATRUNL: 1,0): #TCPATRUNL=0 then =1, \
+                     the context coming up again or a reboot retries",
+                );
+            } else {
+                self.tcp_atrun_start();
+            }
             return;
         }
         let (count, delay) = (

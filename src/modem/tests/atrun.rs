@@ -1086,3 +1086,21 @@ fn hat_sets_a_gpio_by_sms_and_the_pin_reads_back() {
     assert_eq!(sms_run(&mut h, "HAT#GPIO=2,1,1"), Vec::<String>::new());
     assert_eq!(h.cmd("AT#GPIO=2,2"), "\r\n#GPIO: 1,1\r\n\r\nOK\r\n");
 }
+
+#[test]
+fn a_server_that_cannot_listen_stays_idle_instead_of_listening_again_at_once() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNCFG=1,2,6000,6001,\"\""), "\r\nOK\r\n");
+    h.requests();
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
+    let in_use = SocketEvent::Failed(SocketFailure::AddressInUse);
+    assert_eq!(h.net(1, in_use), b"");
+    assert_eq!(h.requests(), vec![]);
+    assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,0\r\n\r\nOK\r\n");
+    // Off and on again tries once more.
+    assert_eq!(h.cmd("AT#TCPATRUNL=0"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.requests(), vec![req(2, LISTEN_6000)]);
+}
