@@ -672,7 +672,10 @@ fn a_thousand_hostile_attempts_run_nothing_and_leave_no_trace_behind() {
         attempts += 1;
     }
 
-    // After a correct login: 100 KB lines (refused whole) and binary lines (not commands).
+    // After a correct login: 100 KB lines (refused whole) and binary lines (not commands),
+    // queued in order (`#TCPATCMDSEQ=1`: with 0 the lines behind the first of a segment are
+    // dropped, and how TCP cuts segments would decide what the test sees).
+    telit.ok("AT#TCPATCMDSEQ=1");
     let mut long_line = flood.clone();
     long_line.push(b'\r');
     let binary: Vec<u8> = (0u8..=255)

@@ -440,6 +440,7 @@ impl Modem {
             return;
         };
         let max = self.profile.atrun.max_line_bytes;
+        let mut started_here = false;
         let mut rest: &[u8] = &bytes;
         while !rest.is_empty() && self.atrun.tcp.connected {
             let running = self.atrun.tcp.job.as_ref().is_some_and(|j| j.running);
@@ -464,6 +465,19 @@ impl Modem {
             rest = &rest[cr + 1..];
             if rest.first() == Some(&b'\n') {
                 rest = &rest[1..];
+            }
+            if self.atrun.tcp.login == Login::Done && !line.is_empty() {
+                // Lines that came in one segment behind a command arrive while it runs
+                // (B.14: `AT#SGACT=1,1\rAT#SS\r` loses `#SS` under `#TCPATCMDSEQ=0`).
+                if started_here && self.atrun.nvm.cmdseq == 0 {
+                    self.explain(format!(
+                        "TCP ATRUN: {} dropped, it came while the line before it ran \
+                         (#TCPATCMDSEQ=0)",
+                        String::from_utf8_lossy(&line)
+                    ));
+                    continue;
+                }
+                started_here = true;
             }
             self.tcp_atrun_line(line);
         }

@@ -532,7 +532,8 @@ fn automatic_login_then_commands_answer_on_the_socket() {
     h.advance(100);
     assert_eq!(h.sent_on(2), b"\r\nTelit\r\n\r\nOK\r\n");
     // The reserved instance starts with echo off; ATE1 brings it.
-    h.net(2, data(b"ATE1\rAT\r"));
+    h.net(2, data(b"ATE1\r"));
+    h.net(2, data(b"AT\r"));
     h.advance(100);
     assert_eq!(h.sent_on(2), b"\r\nOK\r\nAT\r\r\nOK\r\n");
 }
@@ -598,6 +599,10 @@ fn no_login_within_the_timeout_closes_the_connection() {
 #[test]
 fn cmdseq_off_drops_a_line_arriving_while_one_runs_and_on_queues_it() {
     let mut h = logged_in();
+    // B.14's example: the second line of one segment comes while the first runs.
+    h.net(2, data(b"AT+CMEE=1\rAT+CMEE?\r"));
+    h.advance(200);
+    assert_eq!(h.sent_on(2), b"\r\nOK\r\n");
     assert_eq!(h.cmd("AT#ATRUNDELAY=0,1"), "\r\nOK\r\n");
     h.net(2, data(b"AT+CMEE=1\rAT+CMEE?\r"));
     h.advance(2000);
@@ -735,7 +740,10 @@ fn conser_is_refused_outside_a_tcp_atrun_session_and_for_asc1() {
     assert_eq!(h.cmd("AT#TCPATCONSER=0,115200"), "\r\nERROR\r\n");
     h.net(2, data(b"AT#TCPATCONSER=1,115200\rAT#TCPATCONSER=0,1000\r"));
     h.advance(100);
-    assert_eq!(h.sent_on(2), b"\r\nERROR\r\n\r\nERROR\r\n");
+    assert_eq!(h.sent_on(2), b"\r\nERROR\r\n");
+    h.net(2, data(b"AT#TCPATCONSER=0,1000\r"));
+    h.advance(100);
+    assert_eq!(h.sent_on(2), b"\r\nERROR\r\n");
 }
 
 #[test]
