@@ -127,6 +127,9 @@ pub struct Radio {
     /// The statuses the client was last told of (for URCs on change).
     pub reported_creg: u32,
     pub reported_cgreg: u32,
+    /// Telit `#MONI=<number>`: the cell `AT#MONI` reports (0 serving, 1..6 a neighbour, 7 the
+    /// table of all seven); volatile, 0 at power-on.
+    pub moni_cell: u32,
 }
 
 impl Radio {
@@ -146,6 +149,7 @@ impl Radio {
             gprs_detached_by_user: false,
             reported_creg: 0,
             reported_cgreg: 0,
+            moni_cell: 0,
         }
     }
 
