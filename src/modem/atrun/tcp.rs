@@ -45,6 +45,9 @@ pub(crate) struct TcpRun {
     /// `#TCPATCONSER` asked for the bridge (it starts once its `CONNECT` is out) / runs.
     pub bridge_requested: bool,
     pub bridge: bool,
+    /// The server's listen failed (its port is taken): the socket closes without listening
+    /// again at once, which would fail the same way.
+    pub listen_failed: bool,
 }
 
 /// The peer's IPv4 address (an IPv4-mapped IPv6 one too).
@@ -225,6 +228,15 @@ impl Modem {
                     self.socket_command(id, SocketCommand::Reject);
                 }
             }
+            (SocketState::Listening, SocketEvent::Failed(failure)) => {
+                self.atrun.tcp.listen_failed = true;
+                let port = self.atrun.nvm.tcp.tcp_port;
+                self.tcp_atrun_gone(
+                    conn,
+                    true,
+                    &format!("cannot listen on port {port}: {failure}"),
+                )
+            }
             (_, SocketEvent::Failed(failure)) => {
                 self.tcp_atrun_gone(conn, true, &format!("the socket failed: {failure}"))
             }
@@ -350,6 +362,13 @@ impl Modem {
             return;
         }
         if self.atrun.nvm.tcp_server {
+            if std::mem::take(&mut self.atrun.tcp.listen_failed) {
+                self.explain(
+                    "TCP ATRUN server stays enabled without listening (#TCPATRUNL: 1,0) until it \
+                     is enabled again or its context comes up again",
+                );
+                return;
+            }
             self.tcp_atrun_start();
             return;
         }

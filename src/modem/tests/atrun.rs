@@ -760,3 +760,29 @@ fn the_server_restarts_at_boot_when_auto_activation_brings_its_context_up() {
     h.advance(5000);
     assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
 }
+
+#[test]
+fn a_taken_server_port_leaves_the_service_on_without_listening_again_and_again() {
+    let mut h = telit();
+    assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNCFG=1,2,6000,6001,\"\""), "\r\nOK\r\n");
+    h.requests();
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
+    h.net(1, SocketEvent::Failed(SocketFailure::AddressInUse));
+    let listens = |reqs: Vec<Output>| {
+        reqs.iter()
+            .filter(|r| matches!(r, Output::Socket(_, SocketCommand::Listen { .. })))
+            .count()
+    };
+    assert_eq!(
+        listens(h.requests()),
+        0,
+        "no second listen on the taken port"
+    );
+    assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,0\r\n\r\nOK\r\n");
+    // Enabled again, it tries once more.
+    assert_eq!(h.cmd("AT#TCPATRUNL=0"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(listens(h.requests()), 1);
+}
