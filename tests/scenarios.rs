@@ -321,3 +321,52 @@ fn telit_cmux_socket_on_dlci2_in_real_time() {
 fn telit_socket_errors_in_real_time() {
     replays_green_in_real_time("telit-socket-errors.json");
 }
+
+// Telit ATRUN, the application note's flows, over real PTYs, the control socket (SMS in and
+// out) and the host's real sockets (a caller from 127.0.0.2 for the firewall). The client
+// mode file waits a minute for its retry and stays on the virtual clock.
+
+#[test]
+fn telit_atrun_sms_simple_request_in_real_time() {
+    replays_green_in_real_time("telit-atrun-sms-simple-request.json");
+}
+
+#[test]
+fn telit_atrun_sms_hat_no_reply_in_real_time() {
+    replays_green_in_real_time("telit-atrun-sms-hat-no-reply.json");
+}
+
+#[test]
+fn telit_atrun_sms_digest_request_in_real_time() {
+    replays_green_in_real_time("telit-atrun-sms-digest-request.json");
+}
+
+#[test]
+fn telit_atrun_sms_gpio_in_real_time() {
+    replays_green_in_real_time("telit-atrun-sms-gpio.json");
+}
+
+#[test]
+fn telit_atrun_tcp_server_login_moni_in_real_time() {
+    replays_green_in_real_time("telit-atrun-tcp-server-login-moni.json");
+}
+
+#[test]
+fn telit_atrun_tcp_cmdseq_in_real_time() {
+    replays_green_in_real_time("telit-atrun-tcp-cmdseq.json");
+}
+
+#[test]
+fn telit_atrun_tcp_conser_bridge_in_real_time() {
+    replays_green_in_real_time("telit-atrun-tcp-conser-bridge.json");
+}
+
+#[test]
+fn telit_atrun_blocked_sms_lifted_by_tcp_in_real_time() {
+    replays_green_in_real_time("telit-atrun-blocked-sms-lifted-by-tcp.json");
+}
+
+#[test]
+fn telit_atrun_blocked_tcp_in_real_time() {
+    replays_green_in_real_time("telit-atrun-blocked-tcp.json");
+}

@@ -361,6 +361,12 @@ fn tcp_mode(modem: &mut Modem, command: &Command, server: bool) -> CmdResult {
                 modem.awaiting = Some(Awaiting::TcpAtrunDial);
                 return Ok(Done::Stop(None));
             }
+            if server && modem.tcp_atrun_owns_socket() {
+                // As #SL: `OK` once the socket listens, so a caller dialling right after it
+                // finds the port open [INFERRED].
+                modem.awaiting = Some(Awaiting::TcpAtrunListen);
+                return Ok(Done::Stop(None));
+            }
             Ok(Done::Ok)
         }
         _ => Err(CmdError::UnsupportedForm),

@@ -11,6 +11,7 @@ mod simcom_ip;
 mod sms;
 mod sms_store;
 mod telit_context;
+mod telit_moni;
 mod telit_radio;
 mod telit_script;
 mod telit_socket;
@@ -351,6 +352,7 @@ pub static TABLE: &[Entry] = &[
         "list scripts with CRC16"
     ),
     entry!("#LSCRIPT", Telit, telit_script::lscript, "list scripts"),
+    entry!("#MONI", Telit, telit_moni::moni, "cell monitor"),
     entry!(
         "#PASSW",
         TelitIp,

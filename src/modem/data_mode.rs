@@ -109,6 +109,8 @@ pub(crate) enum Awaiting {
     Qdns { query: u32 },
     /// `#TCPATRUND=1` waiting for the service's first connect.
     TcpAtrunDial,
+    /// `#TCPATRUNL=1` waiting for the service's socket to listen.
+    TcpAtrunListen,
 }
 
 /// Input held while a command waits for its result: beyond this it is dropped.

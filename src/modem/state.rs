@@ -133,6 +133,9 @@ pub struct Radio {
     pub sms_service: u32,
     pub sim_detect: u32,
     pub band: u32,
+    /// Telit `#MONI=<number>`: the cell `AT#MONI` reports (0 serving, 1..6 a neighbour, 7 the
+    /// table of all seven); volatile, 0 at power-on.
+    pub moni_cell: u32,
 }
 
 impl Radio {
@@ -156,6 +159,7 @@ impl Radio {
             sms_service: 3,
             sim_detect: 2,
             band: 0,
+            moni_cell: 0,
         }
     }
 

@@ -890,6 +890,7 @@ mod mux;
 mod sms;
 mod stimuli;
 mod telit_context;
+mod telit_moni;
 mod telit_random;
 mod telit_script;
 mod telit_socket;

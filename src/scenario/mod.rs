@@ -10,6 +10,7 @@ pub mod virtual_net;
 
 pub use realtime::run_realtime;
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use regex::bytes::Regex;
@@ -93,10 +94,12 @@ pub enum Action {
         name: String,
         within_ms: f64,
     },
-    /// The step's peer connects to 127.0.0.1:`port`, accepted within the time limit.
+    /// The step's peer connects from `from` (a loopback address, 127.0.0.1 unless the step
+    /// says `"from"`) to 127.0.0.1:`port`, accepted within the time limit.
     Connect {
         transport: Transport,
         port: u16,
+        from: Ipv4Addr,
         within_ms: f64,
     },
     /// The step's peer resets its connection (RST).
@@ -371,6 +374,7 @@ fn parse_step(value: Value, line: usize) -> Result<Step, String> {
             Action::Connect {
                 transport: fields.transport()?,
                 port: fields.port(kind)?,
+                from: fields.source()?,
                 within_ms: fields.within_ms()?,
             }
         }
@@ -562,6 +566,23 @@ impl StepFields {
             Some(Value::String(s)) if s.eq_ignore_ascii_case("tcp") => Ok(Transport::Tcp),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("udp") => Ok(Transport::Udp),
             Some(other) => Err(format!("transport must be \"tcp\" or \"udp\", not {other}")),
+        }
+    }
+
+    /// `"from"`: the loopback address a peer connects from (127.0.0.1 when absent), so a
+    /// firewall can be shown turning away 127.0.0.2.
+    fn source(&mut self) -> Result<Ipv4Addr, String> {
+        match self.0.remove("from") {
+            None => Ok(Ipv4Addr::LOCALHOST),
+            Some(Value::String(text)) => match text.parse::<Ipv4Addr>() {
+                Ok(ip) if ip.is_loopback() => Ok(ip),
+                _ => Err(format!(
+                    "from must be a loopback address like \"127.0.0.2\", not {text:?}"
+                )),
+            },
+            Some(other) => Err(format!(
+                "from must be a loopback address like \"127.0.0.2\", not {other}"
+            )),
         }
     }
 
@@ -785,6 +806,7 @@ mod tests {
   {"listen": "dns", "port": 47053, "transport": "udp"},
   {"accept": "srv", "within_ms": 500, "as": "first"},
   {"connect": "cli", "port": 47002, "modem": 1},
+  {"connect": "far", "port": 47002, "from": "127.0.0.2"},
   {"peer": "first", "send": "AT\r"},
   {"peer": "first", "expect_hex": "4f4b"},
   {"peer": "cli", "expect_regex": "^OK", "within_ms": 20},
@@ -804,6 +826,7 @@ mod tests {
                 Some("dns"),
                 Some("srv"),
                 Some("cli"),
+                Some("far"),
                 Some("first"),
                 Some("first"),
                 Some("cli"),
@@ -823,8 +846,12 @@ mod tests {
                 Action::Connect {
                     transport,
                     port,
+                    from,
                     within_ms,
-                } => format!("connect {} {port} {within_ms}", transport.name()),
+                } => format!(
+                    "connect {} {port} from {from} {within_ms}",
+                    transport.name()
+                ),
                 Action::Send { bytes, pace_ms } => format!("send {bytes:?} {pace_ms}"),
                 Action::Expect { bytes, within_ms } => format!("expect {bytes:?} {within_ms}"),
                 Action::ExpectRegex {
@@ -841,7 +868,8 @@ mod tests {
                 "listen TCP 47001",
                 "listen UDP 47053",
                 "accept as first 500",
-                "connect TCP 47002 1000",
+                "connect TCP 47002 from 127.0.0.1 1000",
+                "connect TCP 47002 from 127.0.0.2 1000",
                 "send [65, 84, 13] 0",
                 "expect [79, 75] 1000",
                 "regex ^OK 20",
@@ -913,6 +941,14 @@ mod tests {
             (
                 r#"{"peer": "srv", "send": "x", "pace_ms": 10}"#,
                 "s.json:1: step 1: pace_ms is for the modem's client, not a peer",
+            ),
+            (
+                r#"{"connect": "cli", "port": 47002, "from": "10.0.0.1"}"#,
+                "s.json:1: step 1: from must be a loopback address like \"127.0.0.2\", not \"10.0.0.1\"",
+            ),
+            (
+                r#"{"connect": "cli", "port": 47002, "from": 2}"#,
+                "s.json:1: step 1: from must be a loopback address like \"127.0.0.2\", not 2",
             ),
             (
                 r#"{"connect": "cli", "port": 47002, "as": "x"}"#,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
@@ -110,6 +110,45 @@ fn linger_zero(stream: &TcpStream) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// The IPv4 socket address `ip:port` as the C library takes it.
+fn sockaddr_in(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
+    // SAFETY: all-zero bytes are a valid `sockaddr_in` (plain integers); the fields that
+    // matter are set below, the rest (padding, BSD's sin_len) may stay 0.
+    let mut address: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    address.sin_family = libc::AF_INET as libc::sa_family_t;
+    address.sin_port = port.to_be();
+    address.sin_addr.s_addr = u32::from(ip).to_be();
+    address
+}
+
+/// A TCP connection from loopback address `from` (any port) to 127.0.0.1:`port`: std cannot
+/// bind before connecting, so the socket is bound through libc. On the loopback the connect
+/// completes or is refused at once; `wait` bounds it all the same (SO_SNDTIMEO).
+fn tcp_connect_from(from: Ipv4Addr, port: u16, wait: Duration) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2); the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh socket nobody else owns; the stream closes it on every path.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    stream.set_write_timeout(Some(wait))?;
+    let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let local = sockaddr_in(from, 0);
+    // SAFETY: a valid socket fd and a pointer to a `sockaddr_in` of the size given.
+    if unsafe { libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), size) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let remote = sockaddr_in(Ipv4Addr::LOCALHOST, port);
+    // SAFETY: as for bind.
+    if unsafe { libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), size) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    stream.set_write_timeout(None)?;
+    Ok(stream)
 }
 
 /// Waits (bounded) until `fd` can be written.
@@ -252,6 +291,7 @@ impl RealPeers {
         name: &str,
         transport: Transport,
         port: u16,
+        from: Ipv4Addr,
         wait: Duration,
     ) -> Result<(), String> {
         let address = loopback(port);
@@ -260,13 +300,19 @@ impl RealPeers {
         let io = match transport {
             Transport::Tcp => {
                 let wait = wait.max(Duration::from_millis(1));
-                let stream = TcpStream::connect_timeout(&address, wait).map_err(cannot)?;
+                let stream = if from == Ipv4Addr::LOCALHOST {
+                    TcpStream::connect_timeout(&address, wait)
+                } else {
+                    tcp_connect_from(from, port, wait)
+                }
+                .map_err(cannot)?;
                 stream.set_nonblocking(true).map_err(cannot)?;
                 stream.set_nodelay(true).map_err(cannot)?;
                 Io::Tcp(stream)
             }
             Transport::Udp => {
-                let socket = UdpSocket::bind(loopback(0)).map_err(cannot)?;
+                let socket =
+                    UdpSocket::bind(SocketAddr::new(IpAddr::V4(from), 0)).map_err(cannot)?;
                 socket.connect(address).map_err(cannot)?;
                 socket.set_nonblocking(true).map_err(cannot)?;
                 Io::Udp(socket)
@@ -610,7 +656,7 @@ mod tests {
             .expect("listen");
         let wait = Duration::from_secs(1);
         peers
-            .connect(NOW, "cli", Transport::Tcp, 47120, wait)
+            .connect(NOW, "cli", Transport::Tcp, 47120, LOCALHOST, wait)
             .expect("connect");
         assert_eq!(peers.connected("cli"), Ok(true));
         poll_until(&mut peers, |p| p.accept(NOW, "srv", "conn") == Ok(true));
@@ -650,7 +696,7 @@ mod tests {
             .listen(NOW, "echo", Transport::Udp, 47121)
             .expect("listen");
         peers
-            .connect(NOW, "a", Transport::Udp, 47121, Duration::from_secs(1))
+            .connect(NOW, "a", Transport::Udp, 47121, LOCALHOST, SECOND)
             .expect("connect");
         assert_eq!(peers.accept(NOW, "echo", "e"), Ok(false));
         peers.send(NOW, "a", b"one").expect("send");
@@ -661,5 +707,40 @@ mod tests {
         peers.send(NOW, "e", b"back").expect("send");
         poll_until(&mut peers, |p| p.pending("a").map(|b| b.len()) == Ok(4));
         assert_eq!(peers.pending("a").expect("a").as_slice(), b"back");
+    }
+
+    const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_real_peer_connects_from_another_loopback_address() {
+        let mut peers = RealPeers::default();
+        peers
+            .listen(NOW, "srv", Transport::Tcp, 47123)
+            .expect("listen");
+        let far = Ipv4Addr::new(127, 0, 0, 2);
+        peers
+            .connect(NOW, "far", Transport::Tcp, 47123, far, SECOND)
+            .expect("connect");
+        poll_until(&mut peers, |p| p.accept(NOW, "srv", "conn") == Ok(true));
+        let notes = notes(&mut peers);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("far connects to tcp 127.0.0.1:47123 from 127.0.0.2:")),
+            "{notes:?}"
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("a connection from 127.0.0.2:")),
+            "{notes:?}"
+        );
+        assert!(
+            peers
+                .connect(NOW, "nobody", Transport::Tcp, 47125, far, SECOND)
+                .is_err(),
+            "refused: nobody listens"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
+use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
@@ -419,11 +420,12 @@ impl Driver for LiveWorld {
         name: &str,
         transport: Transport,
         port: u16,
+        from: Ipv4Addr,
         deadline: Instant,
     ) -> Result<(), String> {
         let now = self.now();
         let wait = Duration::from_micros(deadline.0.saturating_sub(now.0));
-        let result = self.peers.connect(now, name, transport, port, wait);
+        let result = self.peers.connect(now, name, transport, port, from, wait);
         self.happenings.extend(self.peers.take_happenings());
         result
     }

@@ -2,6 +2,7 @@
 //! sends, byte and regex expectations with modem-time limits, silence, waits, control verbs, peers.
 
 use std::collections::VecDeque;
+use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
@@ -133,13 +134,14 @@ pub trait Driver {
     /// Takes the oldest connection waiting on listener `listener` and calls it `name`;
     /// `Ok(false)` when none is waiting yet.
     fn peer_accept(&mut self, listener: &str, name: &str) -> Result<bool, String>;
-    /// Peer `name` connects to 127.0.0.1:`port`; a driver that must block to connect gives up
-    /// at `deadline`. `Err` when refused.
+    /// Peer `name` connects from loopback address `from` to 127.0.0.1:`port`; a driver that
+    /// must block to connect gives up at `deadline`. `Err` when refused.
     fn peer_connect(
         &mut self,
         name: &str,
         transport: Transport,
         port: u16,
+        from: Ipv4Addr,
         deadline: Instant,
     ) -> Result<(), String>;
     /// Whether peer `name`'s connection is established: `Ok(false)` while the modem has not
@@ -512,6 +514,7 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
             Action::Connect {
                 transport,
                 port,
+                from,
                 within_ms,
             },
             Some(peer),
@@ -519,7 +522,7 @@ fn run_step(typist: &mut Typist, step: &Step, started: Instant) -> Result<(), Bo
             let within = deadline(*within_ms);
             typist
                 .driver
-                .peer_connect(peer, *transport, *port, within)
+                .peer_connect(peer, *transport, *port, *from, within)
                 .map_err(failed)?;
             wait_until(
                 typist,

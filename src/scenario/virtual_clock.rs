@@ -2,6 +2,7 @@
 //! or step to the next, so a minute of guard times takes microseconds and every run is the same.
 
 use std::collections::VecDeque;
+use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
@@ -320,9 +321,12 @@ impl Driver for Bench {
         name: &str,
         transport: Transport,
         port: u16,
+        from: Ipv4Addr,
         _deadline: Instant,
     ) -> Result<(), String> {
-        let result = self.net.peer_connect(self.now, name, transport, port);
+        let result = self
+            .net
+            .peer_connect_from(self.now, name, transport, port, from);
         self.after_peer_step(result)
     }
 

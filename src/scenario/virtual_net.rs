@@ -501,13 +501,28 @@ impl VirtualNet {
         Ok(true)
     }
 
-    /// Peer `name` connects to 127.0.0.1:`port`. Refused at once when nobody listens (TCP).
+    /// Peer `name` connects from 127.0.0.1 to 127.0.0.1:`port`. Refused at once when nobody
+    /// listens (TCP).
     pub fn peer_connect(
         &mut self,
         now: Instant,
         name: &str,
         transport: Transport,
         port: u16,
+    ) -> Result<(), String> {
+        self.peer_connect_from(now, name, transport, port, Ipv4Addr::LOCALHOST)
+    }
+
+    /// Peer `name` connects from loopback address `from` (every 127 address is the one
+    /// loopback; the modem sees the caller's address, as a firewall does) to
+    /// 127.0.0.1:`port`.
+    pub fn peer_connect_from(
+        &mut self,
+        now: Instant,
+        name: &str,
+        transport: Transport,
+        port: u16,
+        from: Ipv4Addr,
     ) -> Result<(), String> {
         self.now = now;
         let listener = self.listener_at(transport, port);
@@ -518,6 +533,9 @@ impl VirtualNet {
             ));
         }
         let conn = self.open_connection(transport, port, Holder::Peer(name.to_string()), None);
+        if let Some(local) = self.connections[conn].ends[CONNECTING].addr.as_mut() {
+            local.set_ip(IpAddr::V4(from));
+        }
         self.peer_ends.insert(name.to_string(), (conn, CONNECTING));
         let local = self.connections[conn].addr(CONNECTING);
         let modem = listener.and_then(|l| match self.listeners[l].holder {
@@ -1207,6 +1225,26 @@ mod tests {
             .is_empty()
         );
         assert_eq!(net.peer_closed("last"), Ok(true));
+    }
+
+    #[test]
+    fn a_peer_connecting_from_another_loopback_address_shows_it_to_the_modem() {
+        let mut net = VirtualNet::new();
+        run(&mut net, socket(0, 0, listen(Transport::Tcp, 47009)));
+        let far = Ipv4Addr::new(127, 0, 0, 2);
+        net.peer_connect_from(T0, "far", Transport::Tcp, 47009, far)
+            .expect("connect");
+        let from = SocketAddr::new(IpAddr::V4(far), 40000);
+        assert_eq!(
+            net.take_inputs(),
+            [event(0, 0, SocketEvent::Incoming { peer: from })]
+        );
+        // Turned away by the modem (a firewall): the peer sees a reset.
+        assert!(run(&mut net, socket(0, 0, SocketCommand::Reject)).is_empty());
+        assert_eq!(net.peer_closed("far"), Ok(true));
+        let lines: Vec<What> = net.take_happenings().into_iter().map(|h| h.what).collect();
+        let connects = What::Net("far connects to tcp 127.0.0.1:47009 from 127.0.0.2:40000".into());
+        assert!(lines.contains(&connects), "{lines:?}");
     }
 
     #[test]

@@ -196,6 +196,7 @@ impl Modem {
         match (state, event) {
             (SocketState::Listening, SocketEvent::Listening { local }) => {
                 self.explain(format!("TCP ATRUN: listening on {local}"));
+                self.tcp_atrun_answer_listen();
             }
             (SocketState::Listening, SocketEvent::Incoming { peer }) => {
                 let accepted = ipv4_of(peer).is_some_and(|ip| self.atrun.nvm.firewall_accepts(ip));
@@ -340,6 +341,18 @@ impl Modem {
         });
     }
 
+    /// `#TCPATRUNL=1` waits for its socket to listen: `OK` once it does, and also when its
+    /// port is taken — the service is on either way, and `#TCPATRUNL?` then says `1,0`, as
+    /// when it waits for its context.
+    fn tcp_atrun_answer_listen(&mut self) {
+        let enabled_on = self.atrun.nvm.tcp_enabled_on;
+        self.on_instance(enabled_on, |m| {
+            if m.awaiting == Some(Awaiting::TcpAtrunListen) {
+                m.finish_awaiting(Some(ResultCode::Ok));
+            }
+        });
+    }
+
     /// The service socket closed (`telit_release` of an ATRUN socket): the session ends, a
     /// `DISCONNECT` URC if a peer was there, and the service starts again — the server
     /// listens anew, the client dials after `retryDelay` while attempts are left.
@@ -370,13 +383,14 @@ impl Modem {
         }
         if self.atrun.nvm.tcp_server {
             if std::mem::take(&mut self.atrun.tcp.listen_failed) {
+                self.tcp_atrun_answer_listen();
                 self.explain(
-                    "TCP ATRUN server not listening (#TCPATRUNL: 1,0): #TCPATRUNL=0 then =1, \
-                     the context coming up again or a reboot retries",
+                    "TCP ATRUN server stays enabled without listening (#TCPATRUNL: 1,0) until it \
+                     is enabled again or its context comes up again",
                 );
-            } else {
-                self.tcp_atrun_start();
+                return;
             }
+            self.tcp_atrun_start();
             return;
         }
         let (count, delay) = (

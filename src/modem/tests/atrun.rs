@@ -419,10 +419,11 @@ fn tcp_server(auth_mode: u32) -> Harness {
         "\r\nOK\r\n"
     );
     h.requests();
-    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    // `OK` once the socket listens, as #SL.
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "");
     assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
     let local = addr("127.0.0.1:6000");
-    assert_eq!(h.net(1, SocketEvent::Listening { local }), b"");
+    assert_eq!(h.net(1, SocketEvent::Listening { local }), b"\r\nOK\r\n");
     h
 }
 
@@ -800,11 +801,15 @@ fn tcp_login(h: &mut Harness, conn: u32) -> u32 {
         "\r\nOK\r\n"
     );
     h.requests();
-    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "");
     let listener = match h.requests().as_slice() {
         [Output::Socket(SocketId(id), SocketCommand::Listen { .. })] => *id,
         other => panic!("expected a listen, got {other:?}"),
     };
+    let bound = SocketEvent::Listening {
+        local: addr("127.0.0.1:6000"),
+    };
+    assert_eq!(h.net(listener, bound), b"\r\nOK\r\n");
     let peer = addr("127.0.0.1:41000");
     h.net(listener, SocketEvent::Incoming { peer });
     let id = match h.requests().first() {
@@ -1096,19 +1101,31 @@ fn hat_sets_a_gpio_by_sms_and_the_pin_reads_back() {
 }
 
 #[test]
-fn a_server_that_cannot_listen_stays_idle_instead_of_listening_again_at_once() {
+fn a_taken_server_port_leaves_the_service_on_without_listening_again_and_again() {
     let mut h = telit();
     assert_eq!(h.cmd("AT#SGACT=1,1"), "\r\n#SGACT: 10.64.0.2\r\n\r\nOK\r\n");
     assert_eq!(h.cmd("AT#TCPATRUNCFG=1,2,6000,6001,\"\""), "\r\nOK\r\n");
     h.requests();
-    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "");
     assert_eq!(h.requests(), vec![req(1, LISTEN_6000)]);
-    let in_use = SocketEvent::Failed(SocketFailure::AddressInUse);
-    assert_eq!(h.net(1, in_use), b"");
-    assert_eq!(h.requests(), vec![]);
+    // The service is on all the same: OK, and #TCPATRUNL? says it does not listen.
+    assert_eq!(
+        h.net(1, SocketEvent::Failed(SocketFailure::AddressInUse)),
+        b"\r\nOK\r\n"
+    );
+    let listens = |reqs: Vec<Output>| {
+        reqs.iter()
+            .filter(|r| matches!(r, Output::Socket(_, SocketCommand::Listen { .. })))
+            .count()
+    };
+    assert_eq!(
+        listens(h.requests()),
+        0,
+        "no second listen on the taken port"
+    );
     assert_eq!(h.cmd("AT#TCPATRUNL?"), "\r\n#TCPATRUNL: 1,0\r\n\r\nOK\r\n");
-    // Off and on again tries once more.
+    // Enabled again, it tries once more.
     assert_eq!(h.cmd("AT#TCPATRUNL=0"), "\r\nOK\r\n");
-    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "\r\nOK\r\n");
-    assert_eq!(h.requests(), vec![req(2, LISTEN_6000)]);
+    assert_eq!(h.cmd("AT#TCPATRUNL=1"), "");
+    assert_eq!(listens(h.requests()), 1);
 }
