@@ -196,7 +196,7 @@ impl Modem {
         match (state, event) {
             (SocketState::Listening, SocketEvent::Listening { local }) => {
                 self.explain(format!("TCP ATRUN: listening on {local}"));
-                self.tcp_atrun_answer_listen();
+                self.tcp_atrun_answer(Awaiting::TcpAtrunListen, ResultCode::Ok);
             }
             (SocketState::Listening, SocketEvent::Incoming { peer }) => {
                 let accepted = ipv4_of(peer).is_some_and(|ip| self.atrun.nvm.firewall_accepts(ip));
@@ -322,33 +322,18 @@ impl Modem {
             );
         } else {
             self.atrun.tcp.login = Login::Done;
-            self.tcp_atrun_answer_dial(true);
+            self.tcp_atrun_answer(Awaiting::TcpAtrunDial, ResultCode::Ok);
         }
     }
 
-    /// `#TCPATRUND=1` waits for its first connect: `OK` connected, `ERROR` not.
-    fn tcp_atrun_answer_dial(&mut self, connected: bool) {
+    /// Ends the `#TCPATRUNL=1` (`TcpAtrunListen`: `OK` once listening, or once the port
+    /// proved taken) or `#TCPATRUND=1` (`TcpAtrunDial`: `OK` connected, `ERROR` not) that waits
+    /// on the enabling instance.
+    fn tcp_atrun_answer(&mut self, waiting: Awaiting, code: ResultCode) {
         let enabled_on = self.atrun.nvm.tcp_enabled_on;
         self.on_instance(enabled_on, |m| {
-            if m.awaiting == Some(Awaiting::TcpAtrunDial) {
-                let code = if connected {
-                    ResultCode::Ok
-                } else {
-                    ResultCode::Error
-                };
+            if m.awaiting == Some(waiting) {
                 m.finish_awaiting(Some(code));
-            }
-        });
-    }
-
-    /// `#TCPATRUNL=1` waits for its socket to listen: `OK` once it does, and also when its
-    /// port is taken — the service is on either way, and `#TCPATRUNL?` then says `1,0`, as
-    /// when it waits for its context.
-    fn tcp_atrun_answer_listen(&mut self) {
-        let enabled_on = self.atrun.nvm.tcp_enabled_on;
-        self.on_instance(enabled_on, |m| {
-            if m.awaiting == Some(Awaiting::TcpAtrunListen) {
-                m.finish_awaiting(Some(ResultCode::Ok));
             }
         });
     }
@@ -377,13 +362,13 @@ impl Modem {
                 });
             }
         }
-        self.tcp_atrun_answer_dial(false);
+        self.tcp_atrun_answer(Awaiting::TcpAtrunDial, ResultCode::Error);
         if !self.atrun.nvm.tcp_enabled() {
             return;
         }
         if self.atrun.nvm.tcp_server {
             if std::mem::take(&mut self.atrun.tcp.listen_failed) {
-                self.tcp_atrun_answer_listen();
+                self.tcp_atrun_answer(Awaiting::TcpAtrunListen, ResultCode::Ok);
                 self.explain(
                     "TCP ATRUN server stays enabled without listening (#TCPATRUNL: 1,0) until it \
                      is enabled again or its context comes up again",
