@@ -169,17 +169,9 @@ pub(crate) const TABLE_HEADER: &str =
 /// The table's `S` row: right-aligned columns as the [OBS] capture
 /// (`#MONI:  S    42  00FD   8AF3     686   -84dbm  19  19   0     0    T-Mobile`).
 pub(crate) fn table_serving_row(plmn: &str, rx_qual: u32, cell: &CellReport) -> String {
-    let (c1, c2) = cell.c1_c2();
     format!(
-        "#MONI: {:>2}{:>6}{:>6}{:>7}{:>8}{:>9}{:>4}{:>4}{:>4}{:>6}    {plmn}",
-        "S",
-        cell.bsic_text(),
-        cell.lac_text(),
-        cell.id_text(),
-        cell.arfcn,
-        cell.power_text(),
-        c1,
-        c2,
+        "{}{:>4}{:>6}    {plmn}",
+        table_row("S", cell),
         TIMING_ADVANCE,
         rx_qual
     )
@@ -187,10 +179,15 @@ pub(crate) fn table_serving_row(plmn: &str, rx_qual: u32, cell: &CellReport) -> 
 
 /// A table's `N<n>` row: the serving row's first eight columns.
 pub(crate) fn table_neighbour_row(number: usize, cell: &CellReport) -> String {
+    table_row(&format!("N{number}"), cell)
+}
+
+/// The eight columns every table row has: name, BSIC, LAC, cell id, ARFCN, power, C1, C2.
+fn table_row(name: &str, cell: &CellReport) -> String {
     let (c1, c2) = cell.c1_c2();
     format!(
         "#MONI: {:>2}{:>6}{:>6}{:>7}{:>8}{:>9}{:>4}{:>4}",
-        format!("N{number}"),
+        name,
         cell.bsic_text(),
         cell.lac_text(),
         cell.id_text(),

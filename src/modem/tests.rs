@@ -44,6 +44,17 @@ impl Harness {
         Self::booted(ModemConfig::new(&TELIT))
     }
 
+    /// A registered Telit on the operator `operator` with echo off (the ATRUN application
+    /// note's world is "vodafone IT").
+    pub fn telit_on(operator: &str) -> Self {
+        let mut config = ModemConfig::new(&TELIT);
+        config.network.operator_long = operator.into();
+        let mut h = Self::booted(config);
+        h.advance(3000);
+        assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
+        h
+    }
+
     pub fn booted(config: ModemConfig) -> Self {
         let mut h = Self::new(config);
         h.advance(2000);

@@ -15,12 +15,7 @@ const MOBILE: &str = "+393468686711";
 
 /// A Telit named "vodafone IT", registered, echo off on instance 1.
 fn telit() -> Harness {
-    let mut config = ModemConfig::new(&TELIT);
-    config.network.operator_long = "vodafone IT".into();
-    let mut h = Harness::booted(config);
-    h.advance(3000);
-    assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
-    h
+    Harness::telit_on("vodafone IT")
 }
 
 /// `telit()` with SMS ATRUN on (instance 3), `MOBILE` and the password whitelisted.

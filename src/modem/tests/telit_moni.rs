@@ -2,7 +2,6 @@
 //! the `#MONI=7` table, the set/test forms, and what a network change does to the report.
 
 use super::Harness;
-use crate::modem::profile::TELIT;
 use crate::modem::*;
 
 const OK: &str = "\r\nOK\r\n";
@@ -12,12 +11,7 @@ const ERROR: &str = "\r\nERROR\r\n";
 /// off. Cell 0x0C3D = 3133: BSIC 3133 % 64 = 61 = octal 75, ARFCN 1 + 3133 % 124 = 34;
 /// rssi 20 = -73 dBm.
 fn telit() -> Harness {
-    let mut config = ModemConfig::new(&TELIT);
-    config.network.operator_long = "vodafone IT".into();
-    let mut h = Harness::booted(config);
-    h.advance(3000);
-    assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
-    h
+    Harness::telit_on("vodafone IT")
 }
 
 #[test]
