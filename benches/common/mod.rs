@@ -4,6 +4,8 @@
 
 pub mod pty_rtt;
 pub mod relay;
+pub mod replay;
+pub mod world;
 
 use std::ffi::CString;
 use std::io;
