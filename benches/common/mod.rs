@@ -5,6 +5,7 @@
 pub mod pty_rtt;
 pub mod relay;
 pub mod replay;
+pub mod sms;
 pub mod world;
 
 use std::ffi::CString;
