@@ -6,6 +6,7 @@ pub mod pty_rtt;
 pub mod relay;
 pub mod replay;
 pub mod sms;
+pub mod telit;
 pub mod world;
 
 use std::ffi::CString;
