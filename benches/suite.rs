@@ -38,7 +38,7 @@ use common::{Summary, affinity, cpu_model, density, kernel, micros, pty_rtt, sms
 /// A run of figure 2 is a whole number of SIM900 SendSz and Telit 1,500-byte packets, so no byte
 /// waits for a timer at the end of a run.
 const RUN_MULTIPLE: usize = 384_000;
-const _: () = assert!(RUN_MULTIPLE % SEND_SZ == 0 && RUN_MULTIPLE % 1500 == 0);
+const _: () = assert!(RUN_MULTIPLE.is_multiple_of(SEND_SZ) && RUN_MULTIPLE.is_multiple_of(1500));
 const TARGET_THROUGHPUT: f64 = relay::TARGET_RATIO;
 const TARGET_REPLAY: f64 = 1000.0;
 /// The scenario replayed in real time as figure 4's baseline (3.2 s of modem time).
