@@ -168,8 +168,12 @@ fn num(v: f64) -> String {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
-    } else {
+    } else if v.abs() >= 0.1 || v == 0.0 {
         format!("{v:.2}")
+    } else {
+        // Small shares (idle CPU): two significant digits.
+        let digits = (1 - v.abs().log10().floor() as i32).clamp(2, 9) as usize;
+        format!("{v:.digits$}")
     }
 }
 
@@ -372,6 +376,24 @@ fn figure_3(full: bool, dir: &Path, details: &mut Value) -> (Vec<Row>, Vec<Strin
             notes.push(format!("{n}: the echo baseline failed: {e}"));
         }
     }
+    // What one more modem costs, without the runtime and the fixed costs: between the two
+    // largest N.
+    let measured: Vec<&density::Side> = rows
+        .iter()
+        .filter_map(|r| r.simodem.as_ref().ok())
+        .collect();
+    if let [.., small, large] = measured[..]
+        && large.n > small.n
+    {
+        let marginal = (large.rss_growth_kib - small.rss_growth_kib) / (large.n - small.n) as f64;
+        notes.push(format!(
+            "RSS per extra modem from N={} to N={}: {} KiB (the per-modem rows include the \
+             runtime and everything else the first modem pays for)",
+            small.n,
+            large.n,
+            num(marginal)
+        ));
+    }
     details["density"] = json!({
         "idle_s": plan.idle.as_secs_f64(),
         "rows": json_rows,
@@ -491,7 +513,12 @@ fn figure_5(full: bool, dir: &Path, details: &mut Value) -> (Vec<Row>, Option<us
             floor_row = Some(table.len());
             format!("5. SMS/s, 1 pair, {ack} (vs 5 bare-echo exchanges at fig. 1's p50)")
         } else {
-            format!("5. SMS/s, {pairs} pairs, {ack}")
+            let pairs = if pairs == 1 {
+                "1 pair".to_string()
+            } else {
+                format!("{pairs} pairs")
+            };
+            format!("5. SMS/s, {pairs}, {ack}")
         };
         match sms::run_pairs(dir, pairs, messages, ack_ms) {
             Ok(o) => {
