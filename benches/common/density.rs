@@ -77,6 +77,8 @@ pub struct Side {
     pub samples: usize,
     /// simodem: modems whose PTY inotify could watch (the rest run without open/close events).
     pub watched: Option<usize>,
+    /// simodem: `VmRSS` growth after `start_world`, after the clients' first command, at the end.
+    pub rss_stages: Value,
 }
 
 pub struct Row {
@@ -155,6 +157,10 @@ fn child(full: bool, kind: &str, asked: usize, n: usize, dir: &Path) -> Result<S
         },
         samples: f("samples") as usize,
         watched: v.get("watched").and_then(Value::as_u64).map(|w| w as usize),
+        rss_stages: v
+            .get("rss_growth_stages_kib")
+            .cloned()
+            .unwrap_or(Value::Null),
     })
 }
 
@@ -170,6 +176,7 @@ pub fn side_json(side: &Result<Side, String>) -> Value {
             "round_trip_all_at_once": super::relay::summary_json(&s.round_trip),
             "samples": s.samples,
             "watched": s.watched,
+            "rss_growth_stages_kib": s.rss_stages,
         }),
         Err(e) => json!({ "error": e }),
     }
@@ -242,6 +249,7 @@ fn simodem_side(plan: &Plan, n: usize, dir: &Path) -> Result<Value, String> {
     let rss_before = rss_kib().ok_or("no VmRSS")?;
     let world = WorldThread::start(resolved, None)?;
     let booted = Instant::now();
+    let rss_started = rss_kib().ok_or("no VmRSS")?;
     let watched = inotify_instances();
     let result = (|| {
         let mut clients = Vec::with_capacity(n);
@@ -259,19 +267,27 @@ fn simodem_side(plan: &Plan, n: usize, dir: &Path) -> Result<Value, String> {
         all_at_once(&clients, b"ATE0\r", b"ATE0\r\r\nOK\r\n", 1)
             .map_err(|e| format!("ATE0: {e}"))?;
         expect_quiet(&clients)?;
+        let rss_ready = rss_kib().ok_or("no VmRSS")?;
         let idle = idle_cpu_percent(plan.idle);
         all_at_once(&clients, b"AT\r", b"\r\nOK\r\n", 1).map_err(|e| format!("warm-up: {e}"))?;
         let samples = all_at_once(&clients, b"AT\r", b"\r\nOK\r\n", plan.rounds(n))
             .map_err(|e| format!("AT: {e}"))?;
         expect_quiet(&clients)?;
         let rss_after = rss_kib().ok_or("no VmRSS")?;
-        Ok::<_, String>(side_value(
+        let mut value = side_value(
             world.start_took,
             rss_after.saturating_sub(rss_before),
             idle,
             &samples,
             Some(watched),
-        ))
+        );
+        // Where the memory comes: `start_world`, then the clients' opens and first commands.
+        value["rss_growth_stages_kib"] = json!({
+            "started": rss_started.saturating_sub(rss_before),
+            "ready": rss_ready.saturating_sub(rss_before),
+            "loaded": rss_after.saturating_sub(rss_before),
+        });
+        Ok::<_, String>(value)
     })();
     world.stop();
     result
