@@ -39,7 +39,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use simodem::cmux::{Deframer, FLAG, Frame, Kind, TELIT_N1, client_sabm, client_uih, control};
+use simodem::cmux::{Deframer, FLAG, Kind, TELIT_N1, client_sabm, client_uih};
 use simodem::modem::profile::TELIT;
 use simodem::modem::{
     Input, Instant as ModemInstant, Modem, ModemConfig, Output, SocketCommand, SocketEvent,
@@ -47,178 +47,15 @@ use simodem::modem::{
 };
 
 use common::relay::{
-    CHUNK, Dte, Endpoint, IO_TIMEOUT, ModeResult, Payload, PerSide, Placement, Plan, TARGET_RATIO,
-    Wire, cell, json_path, loadavg, machine_busy_before, median, place, pty_read, ready_modem,
-    socat_path, socat_version, summary_json, throughput, verdict,
+    CHUNK, Endpoint, ModeResult, Payload, PerSide, Placement, Plan, TARGET_RATIO, Wire, cell,
+    json_path, loadavg, machine_busy_before, median, place, socat_path, socat_version,
+    summary_json, throughput, verdict,
 };
-use common::{
-    Emulator, Summary, affinity, cpu_model, kernel, micros, readable_within, summarize, write_all,
+use common::telit::{
+    CMUX_300, CMUX_1500, DLCI, ONLINE_300, ONLINE_1500, RUN_MULTIPLE, SOCAT, Telit, VARIANTS,
+    Variant,
 };
-
-/// The channel the CMUX sides use (AT instance 1).
-const DLCI: u8 = 1;
-/// The factory `#SCFG` pktSz, and the one `BIG_PACKETS` sets.
-const FACTORY_PKT: usize = 300;
-const BIG_PKT: usize = 1500;
-const BIG_PACKETS: &str = "AT#SCFG=1,1,1500,90,600,1\r";
-/// Every run moves a whole number of packets of both sizes.
-const RUN_MULTIPLE: usize = BIG_PKT;
-
-/// The simodem sides, in the order of every per-side list; socat comes last.
-struct Variant {
-    name: &'static str,
-    wire: Wire,
-    /// `#SCFG` to send before dialling (`None`: factory).
-    scfg: Option<&'static str>,
-    pkt: usize,
-}
-
-const VARIANTS: [Variant; 4] = [
-    Variant {
-        name: "online-300",
-        wire: Wire::Raw,
-        scfg: None,
-        pkt: FACTORY_PKT,
-    },
-    Variant {
-        name: "online-1500",
-        wire: Wire::Raw,
-        scfg: Some(BIG_PACKETS),
-        pkt: BIG_PKT,
-    },
-    Variant {
-        name: "cmux-300",
-        wire: Wire::Cmux { dlci: DLCI },
-        scfg: None,
-        pkt: FACTORY_PKT,
-    },
-    Variant {
-        name: "cmux-1500",
-        wire: Wire::Cmux { dlci: DLCI },
-        scfg: Some(BIG_PACKETS),
-        pkt: BIG_PKT,
-    },
-];
-const ONLINE_300: usize = 0;
-const ONLINE_1500: usize = 1;
-const CMUX_300: usize = 2;
-const CMUX_1500: usize = 3;
-const SOCAT: usize = 4;
-
-// ----- a Telit in command mode -----
-
-/// A booted Telit, registered, echo off; under CMUX with DLCI 0 and 1 open.
-struct Telit {
-    variant: &'static Variant,
-    dte: Dte,
-    emulator: Emulator,
-}
-
-/// Reads whole frames from `fd` until `count` arrived (setup only; a hang guard, no timing).
-fn read_frames(fd: i32, deframer: &mut Deframer, count: usize) -> Result<Vec<Frame>, String> {
-    let deadline = Instant::now() + IO_TIMEOUT;
-    let mut frames = Vec::new();
-    let mut buf = [0u8; 512];
-    while frames.len() < count {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || !readable_within(fd, left).map_err(|e| e.to_string())? {
-            return Err(format!("waiting for {count} frame(s), got {frames:?}"));
-        }
-        let n = pty_read(fd, &mut buf).map_err(|e| e.to_string())?;
-        frames.extend(deframer.frames(&buf[..n]));
-    }
-    Ok(frames)
-}
-
-impl Telit {
-    fn boot(dir: &Path, variant: &'static Variant) -> Result<Telit, String> {
-        let started = Instant::now();
-        let emulator = Emulator::start_model(&TELIT, dir.join(variant.name))?;
-        let dte = ready_modem(&emulator, started)?;
-        let dte = match variant.wire {
-            Wire::Raw => dte,
-            Wire::Cmux { dlci } => {
-                dte.expect("AT+CMUX=0\r", "\r\nOK\r\n")?;
-                let fd = dte.fd();
-                let mut deframer = Deframer::new(TELIT_N1);
-                write_all(fd, &client_sabm(0)).map_err(|e| e.to_string())?;
-                let ua = read_frames(fd, &mut deframer, 1)?;
-                if (ua[0].dlci, ua[0].kind) != (0, Kind::Ua) {
-                    return Err(format!("SABM on DLCI 0 answered {ua:?}"));
-                }
-                // UA on the DLCI, then the module's MSC for it on DLCI 0.
-                write_all(fd, &client_sabm(dlci)).map_err(|e| e.to_string())?;
-                let opened = read_frames(fd, &mut deframer, 2)?;
-                let msc = (opened[1].dlci == 0 && opened[1].kind == Kind::Uih)
-                    .then(|| control::messages(&opened[1].info).first()?.msc())
-                    .flatten();
-                if (opened[0].dlci, opened[0].kind) != (dlci, Kind::Ua)
-                    || msc.map(|(d, _)| d) != Some(dlci)
-                {
-                    return Err(format!("SABM on DLCI {dlci} answered {opened:?}"));
-                }
-                // Only the last closing flag is held (it could open the next frame).
-                if deframer.take_buffered().iter().any(|&b| b != FLAG) {
-                    return Err("a partial frame after the SABMs".into());
-                }
-                Dte::new(dte.pty, variant.wire)
-            }
-        };
-        // AT works on the channel the data will use.
-        dte.expect("AT\r", "\r\nOK\r\n")?;
-        Ok(Telit {
-            variant,
-            dte,
-            emulator,
-        })
-    }
-
-    /// `#SCFG` (if the variant sets one) and what `AT#SCFG?` then says of socket 1.
-    fn configure(&self) -> Result<String, String> {
-        if let Some(scfg) = self.variant.scfg {
-            self.dte.expect(scfg, "\r\nOK\r\n")?;
-        }
-        let all = self
-            .dte
-            .answer("AT#SCFG?\r", &|seen| seen.ends_with(b"OK\r\n"))?;
-        all.lines()
-            .find(|l| l.starts_with("#SCFG: 1,"))
-            .map(|l| l.trim().to_string())
-            .ok_or_else(|| format!("AT#SCFG? answered {all:?}"))
-    }
-
-    /// `#SGACT`, `#SD` → `CONNECT`: online on socket 1, connected to a listener of this process.
-    fn go_online(self) -> Result<Endpoint, String> {
-        let (listener, port) = Endpoint::listener().map_err(|e| format!("listen: {e}"))?;
-        let sgact = self
-            .dte
-            .answer("AT#SGACT=1,1\r", &|seen| seen.ends_with(b"OK\r\n"))?;
-        if !sgact.starts_with("\r\n#SGACT: ") {
-            return Err(format!("AT#SGACT=1,1 answered {sgact:?}"));
-        }
-        self.dte.expect(
-            &format!("AT#SD=1,0,{port},\"127.0.0.1\"\r"),
-            "\r\nCONNECT\r\n",
-        )?;
-        let peer = Endpoint::accept(&listener, || Ok(()))?;
-        let Telit {
-            variant,
-            dte,
-            emulator,
-        } = self;
-        let relay = emulator.tid;
-        // One full packet checks the link: it leaves at once, without txTo.
-        Endpoint::finish(
-            variant.name,
-            dte,
-            peer,
-            relay,
-            Box::new(emulator),
-            variant.pkt,
-        )
-        .map_err(|e| format!("{}: {e}", variant.name))
-    }
-}
+use common::{Summary, affinity, cpu_model, kernel, micros, summarize};
 
 // ----- the AT round trip, plain and on DLCI 1 -----
 

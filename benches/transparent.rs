@@ -35,53 +35,20 @@
 mod common;
 
 use std::io::{self, Read, Write};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use common::relay::{
     CHUNK, Endpoint, ModeResult, Payload, Placement, Plan, TARGET_RATIO, cell, json_path, loadavg,
-    machine_busy_before, median, place, pty_read_exact, pty_write_all, ready_modem, socat_path,
-    socat_version, summary_json, throughput, verdict,
+    machine_busy_before, median, place, pty_read_exact, pty_write_all, sim900_transparent,
+    socat_path, socat_version, summary_json, throughput, verdict,
 };
-use common::{Emulator, Summary, affinity, cpu_model, kernel, summarize};
+use common::{Summary, affinity, cpu_model, kernel, summarize};
 
-/// DTE→TCP bytes that leave at once: the `+CIPCCFG` SendSz the bench sets.
-const SEND_SZ: usize = 1024;
 /// Where the sides are in every list of them.
 const SIMODEM: usize = 0;
 const SOCAT: usize = 1;
-
-// ----- the simodem side -----
-
-/// One SIM900 in transparent mode, connected to a listener of this process.
-fn simodem(dir: &Path) -> Result<Endpoint, String> {
-    let (listener, port) = Endpoint::listener().map_err(|e| format!("listen: {e}"))?;
-    let started = Instant::now();
-    let emulator = Emulator::start(dir.join("simodem.pty"))?;
-    let dte = ready_modem(&emulator, started)?;
-    dte.expect("AT+CIPMODE=1\r", "\r\nOK\r\n")?;
-    dte.expect(&format!("AT+CIPCCFG=5,2,{SEND_SZ},1\r"), "\r\nOK\r\n")?;
-    dte.expect("AT+CSTT=\"internet\",\"\",\"\"\r", "\r\nOK\r\n")?;
-    dte.expect("AT+CIICR\r", "\r\nOK\r\n")?;
-    // `\r\n<address>\r\n`, no OK.
-    let address = dte.answer("AT+CIFSR\r", &|seen| {
-        seen.windows(2).filter(|w| w == b"\r\n").count() >= 2
-    })?;
-    if address.trim().parse::<std::net::Ipv4Addr>().is_err() {
-        return Err(format!("AT+CIFSR answered {address:?}"));
-    }
-    dte.expect(
-        &format!("AT+CIPSTART=\"TCP\",\"127.0.0.1\",{port}\r"),
-        "\r\nOK\r\n\r\nCONNECT\r\n",
-    )?;
-    let peer = Endpoint::accept(&listener, || Ok(()))?;
-    let relay = emulator.tid;
-    // A full SendSz packet checks the link, so simodem sends it at once.
-    Endpoint::finish("simodem", dte, peer, relay, Box::new(emulator), SEND_SZ)
-        .map_err(|e| format!("simodem: {e}"))
-}
 
 // ----- latency -----
 
@@ -415,7 +382,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let lengths = [plan.mib << 20, plan.warmup_mib << 20];
         let up = Payload::new(&lengths, 1, None);
         let down = Payload::new(&lengths, 2, None);
-        let simodem = simodem(&dir)?;
+        let simodem = sim900_transparent(&dir)?;
         let baseline = Endpoint::socat(&dir, &socat)?;
         let sides = [&simodem, &baseline];
         let busy = machine_busy_before();

@@ -26,14 +26,16 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::replay::{self, ReplayRow};
+use common::world::{WorldThread, read_proc, resolve, rss_kib};
+
 use common::{
     Client, affinity, micros, one_cpu, set_affinity, spawn_runtime_thread, summarize, write_all,
 };
 use std::os::fd::AsRawFd;
 
-use simodem::host::{HostedModem, ModemInfo, start_world};
-use simodem::network::{ModemSpec, WorldSpec, replicate};
-use simodem::scenario::{Scenario, run::run_virtual};
+use simodem::host::ModemInfo;
+use simodem::network::ModemSpec;
 
 /// The modem's boot timeline (SIM start-up, registration timers) is over well before this.
 const BOOT_SETTLE: Duration = Duration::from_millis(1200);
@@ -68,14 +70,7 @@ const SMOKE: Plan = Plan {
 // ----- 1. replay speed -----
 
 fn replay_speed(plan: &Plan) -> Result<(), String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-
+    let rows = replay::replay_speed(plan.replay_passes)?;
     println!();
     println!(
         "Replay on the virtual clock: {} passes per scenario",
@@ -86,32 +81,19 @@ fn replay_speed(plan: &Plan) -> Result<(), String> {
         "scenario", "steps", "modem ms", "wall µs/pass", "speed-up"
     );
     let (mut total_modem_us, mut total_wall) = (0u64, Duration::ZERO);
-    for path in &paths {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let scenario = match Scenario::from_file(path) {
-            Ok(s) => s,
-            Err(e) => {
-                println!("{name:<44} cannot load: {e}");
+    for row in &rows {
+        let (name, steps, modem_us, wall) = match row {
+            ReplayRow::Broken { name, why } => {
+                println!("{name:<44} {why}");
                 continue;
             }
+            ReplayRow::Measured {
+                name,
+                steps,
+                modem_us,
+                wall,
+            } => (name, steps, *modem_us, *wall),
         };
-        let first = run_virtual(&scenario);
-        if let Some(failure) = &first.failure {
-            println!(
-                "{name:<44} FAILS at step {} (line {}): {}",
-                failure.step, failure.line, failure.reason
-            );
-            continue;
-        }
-        let started = Instant::now();
-        for _ in 0..plan.replay_passes {
-            std::hint::black_box(run_virtual(std::hint::black_box(&scenario)));
-        }
-        let wall = started.elapsed() / plan.replay_passes as u32;
-        let modem_us = first.ended.0;
         total_modem_us += modem_us;
         total_wall += wall;
         let speed_up = if modem_us == 0 {
@@ -120,8 +102,7 @@ fn replay_speed(plan: &Plan) -> Result<(), String> {
             format!("{:.0}x", modem_us as f64 / micros(wall))
         };
         println!(
-            "{name:<44} {:>6} {:>12.1} {:>14.1} {speed_up:>10}",
-            first.steps_run,
+            "{name:<44} {steps:>6} {:>12.1} {:>14.1} {speed_up:>10}",
             modem_us as f64 / 1e3,
             micros(wall),
         );
@@ -135,74 +116,6 @@ fn replay_speed(plan: &Plan) -> Result<(), String> {
         total_modem_us as f64 / micros(total_wall)
     );
     Ok(())
-}
-
-// ----- a world on a current-thread runtime in its own thread -----
-
-struct WorldThread {
-    modems: Vec<ModemInfo>,
-    /// How long `start_world` took to return.
-    start_took: Duration,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl WorldThread {
-    fn start(resolved: Vec<HostedModem>, control: Option<PathBuf>) -> Result<WorldThread, String> {
-        type Ready = Result<(Vec<ModemInfo>, Duration), String>;
-        let (ready_tx, ready_rx) = mpsc::channel::<Ready>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = spawn_runtime_thread("simodem-world", ready_tx, move |ready_tx| async move {
-            let started = Instant::now();
-            match start_world(resolved, control, None).await {
-                Ok(world) => {
-                    let took = started.elapsed();
-                    let _ = ready_tx.send(Ok((world.handle().modems(), took)));
-                    let _ = stop_rx.await;
-                    if let Err(e) = world.stop().await {
-                        eprintln!("world stop: {e}");
-                    }
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                }
-            }
-        })
-        .map_err(|e| format!("spawn: {e}"))?;
-        let ready = ready_rx
-            .recv()
-            .map_err(|_| "world thread died before it was ready".to_string())
-            .and_then(|r| r);
-        match ready {
-            Ok((modems, start_took)) => Ok(WorldThread {
-                modems,
-                start_took,
-                stop: Some(stop_tx),
-                thread: Some(thread),
-            }),
-            Err(e) => {
-                let _ = thread.join();
-                Err(e)
-            }
-        }
-    }
-
-    fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn resolve(spec: ModemSpec, count: usize) -> Result<Vec<HostedModem>, String> {
-    WorldSpec {
-        modems: replicate(&spec, count)?,
-        ..WorldSpec::default()
-    }
-    .resolve()
 }
 
 // ----- 2. control-plane latency -----
@@ -498,21 +411,6 @@ fn at_round_trip_p50(path: &Path, count: usize) -> io::Result<f64> {
         samples.push(took);
     }
     Ok(summarize(&samples).p50)
-}
-
-/// `VmRSS` of this process in KiB.
-fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn read_proc(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|e| format!("unreadable ({e})"))
 }
 
 /// Set in a child process: measure one world of this many modems and print its `ROW` line.

@@ -2,7 +2,13 @@
 //! (opened like pyserial/gammu, timed round trips), and latency statistics (percentiles in µs).
 #![allow(dead_code)] // each bench uses its own subset
 
+pub mod density;
+pub mod pty_rtt;
 pub mod relay;
+pub mod replay;
+pub mod sms;
+pub mod telit;
+pub mod world;
 
 use std::ffi::CString;
 use std::io;

@@ -735,6 +735,40 @@ impl Endpoint {
     }
 }
 
+/// DTE→TCP bytes that leave at once: the `+CIPCCFG` SendSz the bench sets.
+pub const SEND_SZ: usize = 1024;
+
+// ----- a SIM900 in transparent mode -----
+
+/// One SIM900 in transparent mode (`+CIPMODE=1`, the sequence of `tests/tcpip.rs`), connected
+/// to a listener of this process.
+pub fn sim900_transparent(dir: &Path) -> Result<Endpoint, String> {
+    let (listener, port) = Endpoint::listener().map_err(|e| format!("listen: {e}"))?;
+    let started = Instant::now();
+    let emulator = Emulator::start(dir.join("simodem.pty"))?;
+    let dte = ready_modem(&emulator, started)?;
+    dte.expect("AT+CIPMODE=1\r", "\r\nOK\r\n")?;
+    dte.expect(&format!("AT+CIPCCFG=5,2,{SEND_SZ},1\r"), "\r\nOK\r\n")?;
+    dte.expect("AT+CSTT=\"internet\",\"\",\"\"\r", "\r\nOK\r\n")?;
+    dte.expect("AT+CIICR\r", "\r\nOK\r\n")?;
+    // `\r\n<address>\r\n`, no OK.
+    let address = dte.answer("AT+CIFSR\r", &|seen| {
+        seen.windows(2).filter(|w| w == b"\r\n").count() >= 2
+    })?;
+    if address.trim().parse::<std::net::Ipv4Addr>().is_err() {
+        return Err(format!("AT+CIFSR answered {address:?}"));
+    }
+    dte.expect(
+        &format!("AT+CIPSTART=\"TCP\",\"127.0.0.1\",{port}\r"),
+        "\r\nOK\r\n\r\nCONNECT\r\n",
+    )?;
+    let peer = Endpoint::accept(&listener, || Ok(()))?;
+    let relay = emulator.tid;
+    // A full SendSz packet checks the link, so simodem sends it at once.
+    Endpoint::finish("simodem", dte, peer, relay, Box::new(emulator), SEND_SZ)
+        .map_err(|e| format!("simodem: {e}"))
+}
+
 // ----- throughput -----
 
 #[derive(Clone, Copy, PartialEq, Eq)]
