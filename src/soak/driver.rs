@@ -526,9 +526,9 @@ impl Driver {
         let mut sent: Vec<u8> = Vec::new();
         let mut verified: u64 = 0;
         let result = self.exchange(session, end, chunks, strike, &mut sent, &mut verified);
-        let end = match &result {
-            Ok(end) => *end,
-            Err(_) => SessionEnd::Broken,
+        let (end, in_flight) = match &result {
+            Ok(ended) => *ended,
+            Err(_) => (SessionEnd::Broken, 0),
         };
         // The modem must close its side: wait for the server to see it.
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -551,6 +551,7 @@ impl Driver {
                 end,
                 sent: sent.len() as u64,
                 verified,
+                in_flight,
                 sent_prefix_hash,
                 server,
             });
@@ -592,14 +593,21 @@ impl Driver {
         strike: usize,
         sent: &mut Vec<u8>,
         verified: &mut u64,
-    ) -> Step<SessionEnd> {
-        let head = header(session);
+    ) -> Step<(SessionEnd, u64)> {
+        // Some sessions' echoes come late, so they reach a modem out of data mode and wait.
+        let delay = if self.rng.random_bool(0.3) {
+            self.rng.random_range(50..300)
+        } else {
+            0
+        };
+        let head = header(session, delay);
         debug_assert_eq!(head.len(), HEADER_LEN);
         self.lockstep(&head, sent, verified)?;
         for k in 0..chunks {
             let chunk = self.random_chunk();
             if k == strike && matches!(end, SessionEnd::NetworkLoss | SessionEnd::Reboot) {
-                return self.disrupt(end, &chunk, sent);
+                self.disrupt(end, &chunk, sent)?;
+                return Ok((end, chunk.len() as u64));
             }
             let interlude = match self.rng.random_range(0..100) {
                 0..12 => Interlude::Escape,
@@ -609,17 +617,14 @@ impl Driver {
             match interlude {
                 Interlude::Plain => self.lockstep(&chunk, sent, verified)?,
                 Interlude::Escape => self.escape_cycle(&chunk, sent, verified)?,
-                Interlude::DtrResume => {
-                    self.lockstep(&chunk, sent, verified)?;
-                    self.dtr_resume()?;
-                }
+                Interlude::DtrResume => self.dtr_cycle(&chunk, sent, verified)?,
             }
         }
         match end {
             SessionEnd::DtrClose => self.dtr_close()?,
             _ => self.escape_close()?,
         }
-        Ok(end)
+        Ok((end, 0))
     }
 
     /// Back online after `+++` or a DTR drop: `ATO` or (Telit) `#SO=1`.
@@ -664,6 +669,9 @@ impl Driver {
         sent.extend_from_slice(chunk);
         let before = self.escape()?;
         self.check_echo(chunk, &before)?;
+        if before.len() < chunk.len() {
+            self.shared.ledger.count(Event::HeldEcho);
+        }
         let reply = self.at("AT+CSQ")?;
         if !reply.lines.iter().any(|l| l.starts_with("+CSQ: ")) {
             return Err(format!("AT+CSQ in online command mode: {:?}", reply.lines));
@@ -678,22 +686,54 @@ impl Driver {
         Ok(())
     }
 
-    /// DTR drop under `&D1` in data mode: `OK`, the link stays; DTR up and `ATO`.
-    fn dtr_resume(&mut self) -> Step<()> {
-        self.control(json!({"verb": "dtr", "state": "down"}))?;
-        let reply = self
-            .port
-            .until_final(FINALS, COMMAND)
-            .map_err(port_err("the OK after a DTR drop"))?;
-        if !reply.ok() {
-            return Err(format!(
-                "DTR drop under &D1: {} {:?}",
-                reply.last, reply.lines
-            ));
+    /// What the modem has put on the socket of this session so far (`ctl state`).
+    fn socket_bytes_sent(&mut self) -> Step<u64> {
+        let state = self.control(json!({"verb": "state"}))?;
+        let state = &state["state"];
+        let sent = match self.model {
+            Model::Sim900 => state["sockets"][0]["bytes_sent"].as_u64(),
+            Model::Telit => state["ip_easy"]["sockets"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["conn_id"] == 1))
+                .and_then(|s| s["bytes_sent"].as_u64()),
+        };
+        sent.ok_or_else(|| format!("ctl state shows no connection: {state}"))
+    }
+
+    /// A chunk in flight and a DTR drop under `&D1` once the modem has sent it on: `OK`, the
+    /// link stays, the echo that comes meanwhile is held; DTR up, back online, the rest follows.
+    fn dtr_cycle(&mut self, chunk: &[u8], sent: &mut Vec<u8>, verified: &mut u64) -> Step<()> {
+        self.port
+            .send(chunk)
+            .map_err(|e| format!("data write: {e}"))?;
+        sent.extend_from_slice(chunk);
+        // The drop must not catch bytes the modem has not read yet: they would be commands.
+        let deadline = Instant::now() + COMMAND;
+        while self.socket_bytes_sent()? < sent.len() as u64 {
+            if Instant::now() > deadline {
+                return Err("the modem never sent the chunk on".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
+        self.control(json!({"verb": "dtr", "state": "down"}))?;
+        let before = self
+            .port
+            .take_until(b"\r\nOK\r\n", COMMAND)
+            .map_err(port_err("the OK after a DTR drop under &D1"))?;
+        self.check_echo(chunk, &before)?;
         self.control(json!({"verb": "dtr", "state": "up"}))?;
         self.shared.ledger.count(Event::DtrResume);
-        self.resume()
+        if before.len() < chunk.len() {
+            self.shared.ledger.count(Event::HeldEcho);
+        }
+        self.resume()?;
+        let rest = self
+            .port
+            .take_data(chunk.len() - before.len(), COMMAND)
+            .map_err(port_err("the held echo"))?;
+        self.check_echo(&chunk[before.len()..], &rest)?;
+        *verified += chunk.len() as u64;
+        Ok(())
     }
 
     /// Ends the session with nothing in flight: `+++`, then `AT+CIPCLOSE` / `AT#SH=1`.
@@ -740,7 +780,7 @@ impl Driver {
     }
 
     /// Network loss or reboot with `chunk` in flight; what follows is not data any more.
-    fn disrupt(&mut self, end: SessionEnd, chunk: &[u8], sent: &mut Vec<u8>) -> Step<SessionEnd> {
+    fn disrupt(&mut self, end: SessionEnd, chunk: &[u8], sent: &mut Vec<u8>) -> Step<()> {
         self.port
             .send(chunk)
             .map_err(|e| format!("data write: {e}"))?;
@@ -763,6 +803,6 @@ impl Driver {
                 self.wait_registered()?;
             }
         }
-        Ok(end)
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! The soak's loopback echo server: every connection gets its bytes back as they come; each is
-//! known by the 16-byte session header it starts with, and what it received is hashed.
+//! The soak's loopback echo server: every connection gets its bytes back (as they come, or after
+//! the delay its 16-byte session header asks for); what each session sent is counted and hashed.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -9,17 +9,26 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-/// Every session's first bytes: `SOAK` and the session number in 11 digits, then `\n`.
+/// Every session's first bytes: `SK`, the echo delay in ms (4 digits), the session number (9
+/// digits), `\n`.
 pub const HEADER_LEN: usize = 16;
 
-pub fn header(session: u64) -> Vec<u8> {
-    format!("SOAK{:011}\n", session % 100_000_000_000).into_bytes()
+pub fn header(session: u64, delay_ms: u64) -> Vec<u8> {
+    format!(
+        "SK{:04}{:09}\n",
+        delay_ms.min(9999),
+        session % 1_000_000_000
+    )
+    .into_bytes()
 }
 
-fn parse_header(bytes: &[u8]) -> Option<u64> {
+/// `(session, delay_ms)`.
+fn parse_header(bytes: &[u8]) -> Option<(u64, u64)> {
     let text = std::str::from_utf8(bytes.get(..HEADER_LEN)?).ok()?;
-    let digits = text.strip_prefix("SOAK")?.strip_suffix('\n')?;
-    digits.parse().ok()
+    let digits = text.strip_prefix("SK")?.strip_suffix('\n')?;
+    let delay = digits.get(..4)?.parse().ok()?;
+    let session = digits.get(4..)?.parse().ok()?;
+    Some((session, delay))
 }
 
 /// FNV-1a, 64 bits: enough to tell a prefix that differs.
@@ -179,6 +188,7 @@ fn serve(mut stream: TcpStream, book: &Mutex<Book>, stop: &AtomicBool) {
     let _ = stream.set_nodelay(true);
     let mut head = Vec::with_capacity(HEADER_LEN);
     let mut session: Option<u64> = None;
+    let mut delay = Duration::ZERO;
     let mut buf = vec![0u8; 16384];
     loop {
         if stop.load(Ordering::SeqCst) {
@@ -199,6 +209,9 @@ fn serve(mut stream: TcpStream, book: &Mutex<Book>, stop: &AtomicBool) {
             Err(_) => break,
         };
         let data = &buf[..n];
+        if !delay.is_zero() {
+            thread::sleep(delay);
+        }
         let echoed = stream.write_all(data).is_ok();
         match session {
             Some(id) => {
@@ -215,7 +228,8 @@ fn serve(mut stream: TcpStream, book: &Mutex<Book>, stop: &AtomicBool) {
                 head.extend_from_slice(data);
                 if head.len() >= HEADER_LEN {
                     match parse_header(&head) {
-                        Some(id) => {
+                        Some((id, delay_ms)) => {
+                            delay = Duration::from_millis(delay_ms);
                             let mut side = ServerSide {
                                 received: head.len() as u64,
                                 echoed: if echoed { n as u64 } else { 0 },
@@ -243,5 +257,19 @@ fn serve(mut stream: TcpStream, book: &Mutex<Book>, stop: &AtomicBool) {
     match session.and_then(|id| book.sessions.get_mut(&id)) {
         Some(side) => side.closed = true,
         None => book.anonymous += 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_names_the_session_and_the_delay() {
+        let h = header(1234, 250);
+        assert_eq!(h.len(), HEADER_LEN);
+        assert_eq!(parse_header(&h), Some((1234, 250)));
+        assert_eq!(parse_header(b"SK0250000001234"), None);
+        assert_eq!(parse_header(b"XX0250000001234\n"), None);
     }
 }

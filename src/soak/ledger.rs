@@ -56,6 +56,8 @@ pub struct SessionReport {
     pub sent: u64,
     /// Echoed bytes read back and compared equal.
     pub verified: u64,
+    /// The chunk a deliberate disruption caught in flight: all that may be lost, each way.
+    pub in_flight: u64,
     /// The FNV hash of the first `server.received` bytes sent (when the server saw any).
     pub sent_prefix_hash: Option<Fnv>,
     pub server: Option<ServerSide>,
@@ -96,6 +98,7 @@ pub struct Totals {
     pub reboots: u64,
     pub reboots_mid_sms: u64,
     pub retries: u64,
+    pub held_echoes: u64,
 }
 
 #[derive(Default)]
@@ -153,6 +156,8 @@ pub enum Event {
     Reboot,
     RebootMidSms,
     Retry,
+    /// Echo that reached the modem while it was out of data mode, given after `ATO`/`#SO`.
+    HeldEcho,
 }
 
 impl Ledger {
@@ -192,6 +197,7 @@ impl Ledger {
             Event::Reboot => t.reboots += 1,
             Event::RebootMidSms => t.reboots_mid_sms += 1,
             Event::Retry => t.retries += 1,
+            Event::HeldEcho => t.held_echoes += 1,
         }
     }
 
@@ -309,6 +315,14 @@ impl Ledger {
             }
         }
         let complete = received == r.sent && r.verified == r.sent && echoed == r.sent;
+        let lost_up = r.sent.saturating_sub(received);
+        let lost_down = echoed.saturating_sub(r.verified);
+        if r.end.may_lose() && (lost_up > r.in_flight || lost_down > r.in_flight) {
+            problems.push(format!(
+                "lost {lost_up} bytes up and {lost_down} down, more than the {} in flight",
+                r.in_flight
+            ));
+        }
         if !r.end.may_lose() && r.end != SessionEnd::Broken && !complete {
             problems.push(format!(
                 "bytes lost without a disruption: sent {}, server received {}, echoed {}, read back {}",
@@ -328,9 +342,8 @@ impl Ledger {
             t.bytes_server_received += received;
             t.bytes_echoed += echoed;
             t.bytes_verified += r.verified;
-            if r.end.may_lose() {
-                t.bytes_lost_allowed +=
-                    r.sent.saturating_sub(received) + echoed.saturating_sub(r.verified);
+            if r.end.may_lose() && problems.is_empty() {
+                t.bytes_lost_allowed += lost_up + lost_down;
             }
             if !problems.is_empty() {
                 t.tcp_violations += 1;
@@ -441,6 +454,7 @@ mod tests {
     }
 
     fn report(end: SessionEnd, sent: &[u8], received: usize, verified: u64) -> SessionReport {
+        let in_flight = if end == SessionEnd::Escape { 0 } else { 4 };
         let mut hash = Fnv::default();
         hash.update(&sent[..received]);
         SessionReport {
@@ -449,6 +463,7 @@ mod tests {
             end,
             sent: sent.len() as u64,
             verified,
+            in_flight,
             sent_prefix_hash: Some(hash),
             server: Some(ServerSide {
                 received: received as u64,
@@ -466,14 +481,16 @@ mod tests {
         l.tcp_session(&report(SessionEnd::Escape, data, 10, 10));
         l.tcp_session(&report(SessionEnd::Reboot, data, 6, 4));
         assert_eq!(l.failures().1, 0);
+        // More than the chunk in flight.
+        l.tcp_session(&report(SessionEnd::Reboot, data, 5, 5));
         l.tcp_session(&report(SessionEnd::Escape, data, 6, 6));
         let mut corrupt = report(SessionEnd::NetworkLoss, data, 6, 6);
         corrupt.sent_prefix_hash = Some(Fnv(1));
         l.tcp_session(&corrupt);
         let t = l.totals();
-        assert_eq!(t.tcp_sessions, 4);
-        assert_eq!(t.bytes_lost_allowed, 4 + 2 + 4);
-        assert_eq!(t.tcp_violations, 2);
-        assert_eq!(l.failures().1, 2);
+        assert_eq!(t.tcp_sessions, 5);
+        assert_eq!(t.bytes_lost_allowed, 4 + 2);
+        assert_eq!(t.tcp_violations, 3);
+        assert_eq!(l.failures().1, 3);
     }
 }

@@ -363,7 +363,7 @@ fn print_summary(
     lines.push(format!("soak ran {:.1} s", elapsed.as_secs_f64()));
     lines.push(String::new());
     lines.push(format!("{:<44} {:>12}", "activity", "count"));
-    let rows: [(&str, u64); 22] = [
+    let rows: [(&str, u64); 23] = [
         ("SMS attempted", t.sms_attempted),
         ("SMS confirmed (+CMGS)", t.sms_confirmed),
         ("SMS refused on purpose (no network)", t.sms_refused),
@@ -387,6 +387,10 @@ fn print_summary(
         ),
         ("+++ escapes", t.escapes),
         ("DTR drops under &D1 (ATO after)", t.dtr_resumes),
+        (
+            "echo held in online command mode, then given",
+            t.held_echoes,
+        ),
         ("DTR drops under &D2 (link closed)", t.dtr_closes),
         ("DTR drops in command mode", t.dtr_idle),
         ("network losses", t.network_losses),
