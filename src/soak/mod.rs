@@ -387,10 +387,7 @@ fn print_summary(
         ),
         ("+++ escapes", t.escapes),
         ("DTR drops under &D1 (ATO after)", t.dtr_resumes),
-        (
-            "echo held in online command mode, then given",
-            t.held_echoes,
-        ),
+        ("echo held while out of data mode", t.held_echoes),
         ("DTR drops under &D2 (link closed)", t.dtr_closes),
         ("DTR drops in command mode", t.dtr_idle),
         ("network losses", t.network_losses),
