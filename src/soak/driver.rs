@@ -136,6 +136,15 @@ impl Driver {
         let _ = self
             .port
             .drain(Duration::from_millis(300), Duration::from_secs(5));
+        // A connection the failure left open goes, as a real client would close it.
+        self.wake()?;
+        let close = match self.model {
+            Model::Sim900 => "AT+CIPSHUT",
+            Model::Telit => "AT#SH=1",
+        };
+        let _ = self
+            .port
+            .command(close, &["SHUT OK", "OK", "ERROR", "+CME ERROR"], COMMAND);
         self.init()
     }
 

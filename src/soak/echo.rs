@@ -254,8 +254,13 @@ fn serve(mut stream: TcpStream, book: &Mutex<Book>, stop: &AtomicBool) {
         }
     }
     let mut book = lock(book);
-    match session.and_then(|id| book.sessions.get_mut(&id)) {
-        Some(side) => side.closed = true,
+    match session {
+        // A session the client already accounted for (and forgot) is not reopened.
+        Some(id) => {
+            if let Some(side) = book.sessions.get_mut(&id) {
+                side.closed = true;
+            }
+        }
         None => book.anonymous += 1,
     }
 }
