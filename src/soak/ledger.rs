@@ -28,7 +28,7 @@ struct SmsRecord {
 /// How a TCP session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
-    /// `+++`, then `AT+CIPCLOSE` / `AT#SH`: nothing may be lost.
+    /// Closed by the client (`+++` when online, then `AT+CIPCLOSE` / `AT#SH`): nothing may be lost.
     Escape,
     /// A DTR drop under `&D2` with nothing in flight: nothing may be lost.
     DtrClose,
@@ -99,6 +99,7 @@ pub struct Totals {
     pub reboots_mid_sms: u64,
     pub retries: u64,
     pub held_echoes: u64,
+    pub command_mode_sessions: u64,
 }
 
 #[derive(Default)]
@@ -158,6 +159,8 @@ pub enum Event {
     Retry,
     /// Echo that reached the modem while it was out of data mode, given after `ATO`/`#SO`.
     HeldEcho,
+    /// A SIM900 session in command mode (`+CIPSEND`, `+IPD`).
+    CommandModeSession,
 }
 
 impl Ledger {
@@ -198,6 +201,7 @@ impl Ledger {
             Event::RebootMidSms => t.reboots_mid_sms += 1,
             Event::Retry => t.retries += 1,
             Event::HeldEcho => t.held_echoes += 1,
+            Event::CommandModeSession => t.command_mode_sessions += 1,
         }
     }
 

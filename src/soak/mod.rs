@@ -363,7 +363,7 @@ fn print_summary(
     lines.push(format!("soak ran {:.1} s", elapsed.as_secs_f64()));
     lines.push(String::new());
     lines.push(format!("{:<44} {:>12}", "activity", "count"));
-    let rows: [(&str, u64); 23] = [
+    let rows: [(&str, u64); 24] = [
         ("SMS attempted", t.sms_attempted),
         ("SMS confirmed (+CMGS)", t.sms_confirmed),
         ("SMS refused on purpose (no network)", t.sms_refused),
@@ -372,6 +372,10 @@ fn print_summary(
         ("SMS cut by a reboot that arrived", t.sms_uncertain_arrived),
         ("TCP sessions", t.tcp_sessions),
         ("TCP sessions ended cleanly", t.tcp_clean),
+        (
+            "TCP sessions in command mode (+CIPSEND)",
+            t.command_mode_sessions,
+        ),
         ("TCP sessions cut on purpose", t.tcp_disrupted),
         ("TCP sessions broken (failures)", t.tcp_broken),
         ("TCP bytes sent by the clients", t.bytes_sent),
