@@ -1,5 +1,5 @@
-//! Command-line surface (clap): `simodem run` (one modem, `--count N`, or a `--config` world)
-//! and `simodem ctl`. No behaviour lives here: options become a world spec or a request.
+//! Command-line surface (clap): `simodem run` (one modem, `--count N`, or a `--config` world),
+//! `simodem ctl`, `replay` and `soak`. No behaviour lives here: options become a spec or a request.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -35,6 +35,35 @@ pub enum CliCommand {
     Ctl(CtlArgs),
     /// Replay scenario files; exit 0 when every expectation held, 1 otherwise, 2 for bad files.
     Replay(ReplayArgs),
+    /// Run many modems doing everything at once for a while, then check nothing was lost and
+    /// nothing grew; exit 0 when every check held, 1 otherwise, 2 for bad options.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SoakArgs {
+    /// How long activities go on (fractions allowed, e.g. 0.25); the final checks follow.
+    #[arg(long, value_name = "N", value_parser = parse_minutes)]
+    pub minutes: f64,
+
+    /// How many modems: SIM900s and Telits alternating (2-64).
+    #[arg(long, value_name = "M", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(2..=64))]
+    pub modems: u16,
+
+    /// Seed of the activities' random choices. [default: from the clock, printed]
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+fn parse_minutes(text: &str) -> Result<f64, String> {
+    let minutes: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of minutes"))?;
+    if !(minutes > 0.0 && minutes <= 10_000.0) {
+        return Err("minutes must be more than 0 and at most 10000".into());
+    }
+    Ok(minutes)
 }
 
 #[derive(Debug, clap::Args)]

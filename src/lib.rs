@@ -13,3 +13,4 @@ pub mod modem;
 pub mod network;
 pub mod scenario;
 pub mod sms;
+pub mod soak;

@@ -1,11 +1,11 @@
-//! The `simodem` binary: `run` starts a world until Ctrl-C or SIGTERM, `ctl` sends one request.
+//! The `simodem` binary: `run` (a world until Ctrl-C or SIGTERM), `ctl`, `replay` and `soak`.
 //! Exit codes: 0 clean stop / ok, 1 runtime failure / refused request, 2 bad options or ports.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use simodem::cli::{Cli, CliCommand, CtlArgs, ReplayArgs, RunArgs};
+use simodem::cli::{Cli, CliCommand, CtlArgs, ReplayArgs, RunArgs, SoakArgs};
 use simodem::host::trace;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::prelude::*;
@@ -17,6 +17,36 @@ fn main() -> ExitCode {
         CliCommand::Run(args) => run(*args),
         CliCommand::Ctl(args) => ctl(args),
         CliCommand::Replay(args) => replay(args),
+        CliCommand::Soak(args) => soak(args),
+    }
+}
+
+fn soak(args: SoakArgs) -> ExitCode {
+    // The world's own warnings and errors, and the soak's failures as they happen.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("simodem=warn"));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .init();
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let options = simodem::soak::Options {
+        duration: std::time::Duration::from_secs_f64(args.minutes * 60.0),
+        modems: usize::from(args.modems),
+        seed,
+    };
+    match simodem::soak::run(&options, &mut std::io::stdout()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("simodem soak: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
