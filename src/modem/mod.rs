@@ -1154,6 +1154,11 @@ impl Modem {
                 return;
             }
         }
+        // Only an LF in the same read as the command's CR is the end of its line: once the
+        // client has had the prompt, an LF is payload (a binary payload may start with one).
+        if let data_mode::PortMode::Prompt(prompt) = &mut self.port_mode {
+            prompt.skip_lf = false;
+        }
     }
 
     /// One byte in command state: echo, line editing, and running complete lines.

@@ -515,15 +515,6 @@ impl Driver {
         {
             *last = b'-';
         }
-        // Known emulator bug the soak found: a `+CIPSEND` payload whose first byte is LF loses
-        // it (taken for the LF of the command's CRLF, src/modem/data_mode.rs `skip_lf`) and the
-        // send waits for one byte more. Until that is fixed, command-mode chunks avoid it.
-        if !self.online_mode()
-            && let Some(first) = chunk.first_mut()
-            && *first == b'\n'
-        {
-            *first = b'N';
-        }
         chunk
     }
 

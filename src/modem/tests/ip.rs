@@ -174,6 +174,30 @@ fn cipsend_fixed_length_prompt_then_send_ok_after_the_bytes_leave() {
 }
 
 #[test]
+fn a_payload_may_start_with_lf_once_the_prompt_is_out() {
+    let mut h = connected_single();
+    assert_eq!(h.send(b"AT+CIPSEND=3\r"), b"\r\n> ");
+    assert_eq!(h.send(b"\nab"), b"");
+    assert_eq!(
+        h.requests(),
+        vec![Output::Socket(
+            SocketId(1),
+            SocketCommand::Send(b"\nab".to_vec())
+        )]
+    );
+    // The LF of a CRLF in the command's own read is still not payload.
+    assert_eq!(h.net(1, SocketEvent::Sent(3)), b"\r\nSEND OK\r\n");
+    assert_eq!(h.send(b"AT+CIPSEND=2\r\nxy"), b"\r\n> ");
+    assert_eq!(
+        h.requests(),
+        vec![Output::Socket(
+            SocketId(1),
+            SocketCommand::Send(b"xy".to_vec())
+        )]
+    );
+}
+
+#[test]
 fn cipsend_variable_length_ctrl_z_esc_and_echo() {
     let mut h = connected_single();
     h.send(b"ATE1\r");
