@@ -23,6 +23,8 @@ use crate::at::{self, Command};
 use crate::commands::{self, CmdError, Done};
 use crate::dte::{Framing, LineDiscipline, LineEvent, LineRegisters, ResultCode};
 
+#[doc(hidden)]
+pub use atrun::sms_request::fuzz_classify;
 pub use call::{Call, CallState};
 pub use profile::Profile;
 pub use settings::{Nvm, Settings};
