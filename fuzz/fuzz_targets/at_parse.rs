@@ -69,12 +69,17 @@ fuzz_target!(|data: &[u8]| {
     ) = &parsed.error
     {
         // `at == len` is the end of the line (`ATS3` with nothing after the register number).
-        assert!(*at <= data.len(), "error offset {at} past the line ({})", data.len());
+        assert!(
+            *at <= data.len(),
+            "error offset {at} past the line ({})",
+            data.len()
+        );
     }
     let text = render(&parsed.commands);
     let again = parse_line(&text);
     assert_eq!(
-        again.error, None,
+        again.error,
+        None,
         "rendered {:?} of {parsed:?} does not parse",
         String::from_utf8_lossy(&text)
     );
