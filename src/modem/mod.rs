@@ -933,7 +933,7 @@ impl Modem {
         self.awaiting = None;
         self.held_input.clear();
         let settings = self.nvm.ip_settings.clone().unwrap_or_default();
-        self.ip = ip::IpStack::new(settings);
+        self.ip = self.ip.restarted(settings);
         self.telit = telit_ip::TelitIp::new(self.nvm.telit_ip.clone().unwrap_or_default());
     }
 
