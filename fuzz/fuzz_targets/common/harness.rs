@@ -407,22 +407,23 @@ impl Harness {
         self.input(Input::Socket(sock.id, event));
     }
 
-    /// Sends `bytes` from the peer on the first connected socket, if there is one.
-    pub fn peer_send(&mut self, bytes: Vec<u8>) -> bool {
-        let Some(sock) = self.sockets.iter().find(|s| {
-            matches!(
-                s.state,
-                SockState::Connected {
-                    peer_closed: false,
-                    ..
-                }
-            )
-        }) else {
-            return false;
-        };
-        let id = sock.id;
+    /// Sends `bytes` from the peer on the first connected socket, if there is one; returns it.
+    pub fn peer_send(&mut self, bytes: Vec<u8>) -> Option<SocketId> {
+        let id = self
+            .sockets
+            .iter()
+            .find(|s| {
+                matches!(
+                    s.state,
+                    SockState::Connected {
+                        peer_closed: false,
+                        ..
+                    }
+                )
+            })?
+            .id;
         self.input(Input::Socket(id, SocketEvent::Data(bytes)));
-        true
+        Some(id)
     }
 
     /// Answers the oldest DNS query.
