@@ -79,7 +79,7 @@ fn prelude(h: &mut Harness, which: u8) {
 
 fn sms(input: &mut Bytes) -> Input {
     let text = input.pick(SMS_TEXTS);
-    let alphabet = if input.byte() % 2 == 0 {
+    let alphabet = if input.byte().is_multiple_of(2) {
         Alphabet::Gsm7
     } else {
         Alphabet::Eight
@@ -125,7 +125,7 @@ fn world_event(input: &mut Bytes) -> Input {
             csq: Some(u32::from(input.byte() % 33)),
             ..NetworkChange::default()
         }),
-        3 => Input::Sim(if input.byte() % 2 == 0 {
+        3 => Input::Sim(if input.byte().is_multiple_of(2) {
             SimChange::Removed
         } else {
             SimChange::Inserted
@@ -190,7 +190,7 @@ fuzz_target!(|data: &[u8]| {
             }
             7 => {
                 let guard = input.pick(&[20u64, 999, 1000, 1001, 1100, 2100]);
-                let spaced = input.byte() % 2 == 0;
+                let spaced = input.byte().is_multiple_of(2);
                 h.advance_ms(guard);
                 if spaced {
                     for _ in 0..3 {

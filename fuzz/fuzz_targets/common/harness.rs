@@ -132,13 +132,13 @@ impl Harness {
         self.modem.handle(Instant(self.now), input);
         self.drain(None);
         // Logged after the check: bytes arriving at a deadline come after what it fired.
-        if let Some((port, bytes)) = port_bytes {
-            if let Some(log) = self.logs.get_mut(usize::from(port)) {
-                for b in bytes {
-                    log.push_back((self.now, b));
-                    if log.len() > LOG_BYTES {
-                        log.pop_front();
-                    }
+        if let Some((port, bytes)) = port_bytes
+            && let Some(log) = self.logs.get_mut(usize::from(port))
+        {
+            for b in bytes {
+                log.push_back((self.now, b));
+                if log.len() > LOG_BYTES {
+                    log.pop_front();
                 }
             }
         }
@@ -345,9 +345,9 @@ impl Harness {
         );
         let event = match sock.state {
             SockState::Connecting | SockState::Accepting => {
-                if choice % 5 == 0 {
+                if choice.is_multiple_of(5) {
                     self.sockets.remove(index);
-                    SocketEvent::Failed(if choice % 2 == 0 {
+                    SocketEvent::Failed(if choice.is_multiple_of(2) {
                         SocketFailure::Refused
                     } else {
                         SocketFailure::Dns
@@ -361,7 +361,7 @@ impl Harness {
                 }
             }
             SockState::ListenAsked => {
-                if choice % 7 == 0 {
+                if choice.is_multiple_of(7) {
                     self.sockets.remove(index);
                     SocketEvent::Failed(SocketFailure::AddressInUse)
                 } else {
@@ -432,7 +432,7 @@ impl Harness {
             return;
         }
         let query = self.resolves.remove(0);
-        let result = if input.byte() % 3 == 0 {
+        let result = if input.byte().is_multiple_of(3) {
             Err(SocketFailure::Dns)
         } else {
             Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])

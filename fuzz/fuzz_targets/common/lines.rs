@@ -1,6 +1,8 @@
 //! Command lines for the modem fuzz targets: every `send` of `scenarios/*.json` (by model)
 //! plus lines that reach data mode, CMUX and the escape rules. Generated once from the scenarios.
 
+#![allow(dead_code)]
+
 pub const SIM900_LINES: &[&str] = &[
     "AT\r",
     "AT\r\n",
