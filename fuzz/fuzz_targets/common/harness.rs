@@ -18,6 +18,8 @@ use simodem::modem::{
 const TIMER_STORM: usize = 2000;
 /// Bytes of each port's input kept for the escape check.
 const LOG_BYTES: usize = 8;
+/// Where socket input is logged: `SOCKET_LOG + id`.
+const SOCKET_LOG: u32 = 1000;
 
 /// Reads the fuzzer's bytes as small numbers; past the end everything reads as 0.
 pub struct Bytes<'a> {
@@ -76,8 +78,9 @@ pub struct Harness {
     /// Modem time in microseconds.
     pub now: u64,
     pub telit: bool,
-    /// Last bytes each port (1..=3) received, with their arrival times.
-    logs: [VecDeque<(u64, u8)>; 4],
+    /// Last bytes each input stream received, with their arrival times: ports 1..=3 by number,
+    /// socket `n` as `SOCKET_LOG + n` (a TCP ATRUN peer types into an AT instance too).
+    logs: HashMap<u32, VecDeque<(u64, u8)>>,
     /// Every escape guard time (ms) the modem announced on entering data mode.
     guards_ms: Vec<u64>,
     sockets: Vec<Sock>,
@@ -122,8 +125,9 @@ impl Harness {
     /// Hands the modem one input at the current time and checks what it wrote.
     pub fn input(&mut self, input: Input) {
         let port_bytes = match &input {
-            Input::Dte(bytes) => Some((1u8, bytes.clone())),
-            Input::Instance(n, PortEvent::Bytes(bytes)) => Some((*n, bytes.clone())),
+            Input::Dte(bytes) => Some((1, bytes.clone())),
+            Input::Instance(n, PortEvent::Bytes(bytes)) => Some((u32::from(*n), bytes.clone())),
+            Input::Socket(id, SocketEvent::Data(bytes)) => Some((SOCKET_LOG + id.0, bytes.clone())),
             _ => None,
         };
         if self.trace {
@@ -132,9 +136,8 @@ impl Harness {
         self.modem.handle(Instant(self.now), input);
         self.drain(None);
         // Logged after the check: bytes arriving at a deadline come after what it fired.
-        if let Some((port, bytes)) = port_bytes
-            && let Some(log) = self.logs.get_mut(usize::from(port))
-        {
+        if let Some((stream, bytes)) = port_bytes {
+            let log = self.logs.entry(stream).or_default();
             for b in bytes {
                 log.push_back((self.now, b));
                 if log.len() > LOG_BYTES {
@@ -234,16 +237,16 @@ impl Harness {
         }
     }
 
-    /// `+++` left data mode at `at`: some port's last three bytes must be one escape character
-    /// each within the guard of the one before, after guard silence and followed by it.
+    /// `+++` left data mode at `at`: some input stream's last three bytes must be one escape
+    /// character each within the guard of the one before, after guard silence and followed by it.
     fn check_escape(&mut self, at: u64) {
         self.escapes += 1;
         let Some(&guard_ms) = self.guards_ms.iter().min() else {
             panic!("escape at {at} µs, but no data mode announced its guard time");
         };
         let guard = guard_ms * 1000;
-        let ok = (1..=3).any(|port| {
-            let log: Vec<(u64, u8)> = self.logs[port].iter().copied().collect();
+        let ok = self.logs.values().any(|log| {
+            let log: Vec<(u64, u8)> = log.iter().copied().collect();
             let n = log.len();
             if n < 3 {
                 return false;
@@ -261,7 +264,7 @@ impl Harness {
         });
         assert!(
             ok,
-            "escape at {at} µs without guard silence (guard {guard_ms} ms); port input: {:?}",
+            "escape at {at} µs without guard silence (guard {guard_ms} ms); input: {:?}",
             self.logs
         );
     }
