@@ -248,6 +248,16 @@ impl IpStack {
         }
     }
 
+    /// A fresh stack (as `new`) that goes on numbering sockets and DNS queries where this one
+    /// stopped: the host may still hold events of the old numbers, which must reach nothing.
+    pub(crate) fn restarted(&self, settings: IpSettings) -> IpStack {
+        IpStack {
+            next_socket: self.next_socket,
+            next_query: self.next_query,
+            ..IpStack::new(settings)
+        }
+    }
+
     pub(crate) fn new_socket(&mut self) -> SocketId {
         let id = SocketId(self.next_socket);
         self.next_socket = self.next_socket.wrapping_add(1).max(1);

@@ -23,6 +23,8 @@ use crate::at::{self, Command};
 use crate::commands::{self, CmdError, Done};
 use crate::dte::{Framing, LineDiscipline, LineEvent, LineRegisters, ResultCode};
 
+#[doc(hidden)]
+pub use atrun::sms_request::fuzz_classify;
 pub use call::{Call, CallState};
 pub use profile::Profile;
 pub use settings::{Nvm, Settings};
@@ -931,7 +933,7 @@ impl Modem {
         self.awaiting = None;
         self.held_input.clear();
         let settings = self.nvm.ip_settings.clone().unwrap_or_default();
-        self.ip = ip::IpStack::new(settings);
+        self.ip = self.ip.restarted(settings);
         self.telit = telit_ip::TelitIp::new(self.nvm.telit_ip.clone().unwrap_or_default());
     }
 

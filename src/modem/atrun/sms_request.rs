@@ -326,6 +326,36 @@ pub(crate) fn classify(deliver: &Deliver, whitelist: &Whitelist) -> Result<SmsRe
     }
 }
 
+/// Fuzzing entry point (`fuzz/fuzz_targets/atrun_sms.rs`): [`classify`] against a white list
+/// of `numbers` then `passwords` in slots 1.. (entries the list refuses are left out). An
+/// accepted request gives whether a reply SMS goes back and the command line it runs.
+#[doc(hidden)]
+pub fn fuzz_classify(
+    deliver: &Deliver,
+    numbers: &[&str],
+    passwords: &[&str],
+) -> Result<(bool, Vec<u8>), String> {
+    let mut whitelist = Whitelist::default();
+    let entries = numbers
+        .iter()
+        .map(|n| WhitelistEntry::Number((*n).to_string()))
+        .chain(
+            passwords
+                .iter()
+                .map(|p| WhitelistEntry::Password((*p).to_string())),
+        );
+    let mut index = 1;
+    for entry in entries {
+        if index > WHITELIST_SLOTS {
+            break;
+        }
+        if whitelist.set(index, entry).is_ok() {
+            index += 1;
+        }
+    }
+    classify(deliver, &whitelist).map(|request| (request.reply, request.command_line))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -807,3 +807,60 @@ fn seeded_random_tcpip_sessions_never_break_the_modem() {
         }
     }
 }
+
+/// Found by `fuzz/fuzz_targets/modem.rs` (input `xiMjClOjo7ejowyN9/cnn5+fn5+fn5+fn5+fn5/3ja0e`,
+/// base64): `+CIPSERVER` listened on socket 1, `+CFUN=1,1` closed it, and after the restart
+/// `+CIPSTART` connected on socket 1 again. The host may still hold events of the closed
+/// socket (or a DNS answer to a query from before the reboot), which then land on the new one:
+/// numbers are never reused, across reboots too.
+#[test]
+fn socket_and_query_numbers_are_not_reused_after_a_reboot() {
+    let mut h = connected_single();
+    assert_eq!(h.cmd("AT+CDNSGIP=\"localhost\""), "\r\nOK\r\n");
+    assert_eq!(
+        h.requests(),
+        vec![Output::Resolve {
+            query: 1,
+            name: "localhost".into()
+        }]
+    );
+    assert_eq!(h.cmd("AT+CFUN=1,1"), "\r\nOK\r\n");
+    assert_eq!(
+        h.requests(),
+        vec![Output::Socket(
+            SocketId(1),
+            SocketCommand::Close { abort: true }
+        )]
+    );
+    h.advance(3000);
+    assert_eq!(h.send(b"AT\r"), b"AT\r\r\nOK\r\n");
+    assert_eq!(h.send(b"ATE0\r"), b"ATE0\r\r\nOK\r\n");
+    assert_eq!(
+        h.cmd("AT+CIPSTART=\"TCP\",\"127.0.0.1\",5000"),
+        "\r\nOK\r\n"
+    );
+    assert_eq!(
+        h.requests(),
+        vec![Output::Socket(SocketId(2), connect("127.0.0.1", 5000))]
+    );
+    // A late event of the socket closed by the reboot reaches nothing.
+    assert_eq!(h.net(1, connected(5000)), b"");
+    assert_eq!(h.net(2, connected(5000)), b"\r\nCONNECT OK\r\n");
+    assert_eq!(h.cmd("AT+CDNSGIP=\"localhost\""), "\r\nOK\r\n");
+    assert_eq!(
+        h.requests(),
+        vec![Output::Resolve {
+            query: 2,
+            name: "localhost".into()
+        }]
+    );
+    // The answer to the query from before the reboot is not this one's.
+    h.modem.handle(
+        h.now,
+        Input::Resolved {
+            query: 1,
+            result: Ok(vec!["127.0.0.1".parse().expect("ip")]),
+        },
+    );
+    assert_eq!(h.drain(), b"");
+}
