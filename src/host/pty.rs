@@ -1,6 +1,7 @@
 //! The virtual serial port: a PTY whose slave is raw from birth and held open by us, a stable
 //! symlink to it, and inotify watching client opens and closes (PTYs carry no DTR line).
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -92,11 +93,14 @@ impl PtyMaster {
 
 /// Output for the client that its PTY buffer had no room for yet, oldest first, written as the
 /// client reads: the session never waits in a write, so it keeps reading while output drains.
+/// The outputs are kept as they came (no copy), the first one partly written.
 #[derive(Default)]
 pub struct Outbox {
-    bytes: Vec<u8>,
-    /// How much of `bytes` is already written.
-    start: usize,
+    chunks: VecDeque<Vec<u8>>,
+    /// How much of the first chunk is already written.
+    written: usize,
+    /// Bytes waiting, over all chunks.
+    len: usize,
     /// The write watch, from the first full buffer until a write finds room again.
     watch: Option<AsyncFd<OwnedFd>>,
 }
@@ -104,27 +108,32 @@ pub struct Outbox {
 impl Outbox {
     /// Bytes waiting for room.
     pub fn len(&self) -> usize {
-        self.bytes.len() - self.start
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
     /// Writes `bytes` after whatever is waiting: now, as far as the client has room, and the
     /// rest later ([`Outbox::drain_below`]).
-    pub fn queue(&mut self, master: &PtyMaster, bytes: &[u8]) -> io::Result<()> {
-        let mut bytes = bytes;
+    pub fn queue(&mut self, master: &PtyMaster, bytes: Vec<u8>) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         if self.is_empty() {
-            let written = master.try_write(bytes)?;
-            bytes = &bytes[written..];
-            if bytes.is_empty() {
+            let written = master.try_write(&bytes)?;
+            if written == bytes.len() {
                 // Room again: the watch is not needed until the next full buffer.
                 self.watch = None;
                 return Ok(());
             }
+            self.written = written;
+            self.len = bytes.len() - written;
+        } else {
+            self.len += bytes.len();
         }
-        self.bytes.extend_from_slice(bytes);
+        self.chunks.push_back(bytes);
         Ok(())
     }
 
@@ -132,8 +141,11 @@ impl Outbox {
     /// none does for a `level` of 0 or 1). Cancel-safe: every write is complete when it returns.
     pub async fn drain_below(&mut self, master: &PtyMaster, level: usize) -> io::Result<()> {
         let level = level.max(1);
-        while self.len() >= level {
-            let written = master.try_write(&self.bytes[self.start..])?;
+        while self.len >= level {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let written = master.try_write(&front[self.written..])?;
             if written > 0 {
                 self.consumed(written);
                 continue;
@@ -151,8 +163,8 @@ impl Outbox {
 
     /// Writes what fits now and forgets the rest (the port is going away).
     pub fn write_what_fits(&mut self, master: &PtyMaster) {
-        while !self.is_empty() {
-            match master.try_write(&self.bytes[self.start..]) {
+        while let Some(front) = self.chunks.front() {
+            match master.try_write(&front[self.written..]) {
                 Ok(written) if written > 0 => self.consumed(written),
                 _ => break,
             }
@@ -162,20 +174,18 @@ impl Outbox {
 
     /// Forgets everything waiting (the client left, or writing failed).
     pub fn clear(&mut self) {
-        self.bytes = Vec::new();
-        self.start = 0;
+        self.chunks = VecDeque::new();
+        self.written = 0;
+        self.len = 0;
         self.watch = None;
     }
 
     fn consumed(&mut self, written: usize) {
-        self.start += written;
-        if self.start == self.bytes.len() {
-            self.bytes.clear();
-            self.start = 0;
-        } else if self.start >= self.bytes.len() / 2 {
-            // Keep the buffer at most about twice what waits.
-            self.bytes.drain(..self.start);
-            self.start = 0;
+        self.written += written;
+        self.len -= written;
+        if self.chunks.front().is_some_and(|f| self.written == f.len()) {
+            self.chunks.pop_front();
+            self.written = 0;
         }
     }
 }
@@ -442,10 +452,14 @@ mod tests {
         let data = pattern(SIZE);
         // A client that reads nothing yet: the PTY takes a few KiB, the outbox the rest.
         let (first, second) = data.split_at(SIZE / 2);
-        port.outbox.queue(&port.master, first).expect("queue");
+        port.outbox
+            .queue(&port.master, first.to_vec())
+            .expect("queue");
         let waiting = port.outbox.len();
         assert!(waiting > 0 && waiting < SIZE / 2, "{waiting} bytes waiting");
-        port.outbox.queue(&port.master, second).expect("queue");
+        port.outbox
+            .queue(&port.master, second.to_vec())
+            .expect("queue");
         assert_eq!(port.outbox.len(), waiting + SIZE / 2);
 
         let got = std::thread::spawn(move || {
@@ -467,7 +481,7 @@ mod tests {
         let mut port = VirtualPort::open().expect("pty");
         let mut reader = client(&port);
         port.outbox
-            .queue(&port.master, &pattern(SIZE))
+            .queue(&port.master, pattern(SIZE))
             .expect("queue");
         let waiting = port.outbox.len();
         assert!(waiting > 64 << 10, "{waiting} bytes waiting");

@@ -649,7 +649,7 @@ impl Session {
 
     /// Bytes for the client of AT instance `instance`'s own port, if one is there: written
     /// as far as it has room, the rest when it reads.
-    fn write_instance(&mut self, instance: u8, bytes: &[u8]) {
+    fn write_instance(&mut self, instance: u8, bytes: Vec<u8>) {
         if let Some(port) = self
             .instance_ports
             .iter_mut()
@@ -707,7 +707,7 @@ impl Session {
                         if observed {
                             self.publish(at, EventBody::DteOut(Arc::from(&bytes[..])));
                         }
-                        self.write_dte(&bytes).await;
+                        self.write_dte(bytes).await;
                     }
                     Output::InstanceDte(instance, bytes) => {
                         if observed {
@@ -719,7 +719,7 @@ impl Session {
                                 ),
                             );
                         }
-                        self.write_instance(instance, &bytes);
+                        self.write_instance(instance, bytes);
                     }
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
@@ -755,25 +755,25 @@ impl Session {
 
     /// Bytes for the clients: the PTY's as far as it has room (the rest when it reads, so the
     /// session never stops reading for it); a socket client's as it takes them.
-    async fn write_dte(&mut self, bytes: &[u8]) {
+    async fn write_dte(&mut self, bytes: Vec<u8>) {
+        if let Some(client) = self.tcp_client.as_mut()
+            && client.write_all(&bytes).await.is_err()
+        {
+            self.tcp_client = None;
+            self.sync_attached();
+        }
+        if let Some(client) = self.unix_client.as_mut()
+            && client.write_all(&bytes).await.is_err()
+        {
+            self.unix_client = None;
+            self.sync_attached();
+        }
         if self.pty_clients > 0
             && let Some(port) = self.port.as_mut()
             && let Err(e) = port.outbox.queue(&port.master, bytes)
         {
             tracing::error!("PTY write failed: {e}");
             port.outbox.clear();
-        }
-        if let Some(client) = self.tcp_client.as_mut()
-            && client.write_all(bytes).await.is_err()
-        {
-            self.tcp_client = None;
-            self.sync_attached();
-        }
-        if let Some(client) = self.unix_client.as_mut()
-            && client.write_all(bytes).await.is_err()
-        {
-            self.unix_client = None;
-            self.sync_attached();
         }
     }
 }
