@@ -284,6 +284,60 @@ fn transparent_mode_moves_bytes_both_ways_intact_with_a_slow_reader() {
     world.stop();
 }
 
+/// Bytes the PTY holds for the client to read (FIONREAD).
+fn readable(port: &Port) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: the port's fd is open and n is a valid c_int to write to.
+    let rc = unsafe { libc::ioctl(port.file.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    n as usize
+}
+
+/// While TCP→DTE output waits for a client that reads none of it, the modem still takes what
+/// the client writes: the session never stops reading its PTY for a write. Then all of both
+/// arrives, in order.
+#[test]
+fn transparent_mode_takes_the_clients_bytes_while_its_output_waits() {
+    const DOWN: usize = 1 << 20;
+    const UP: usize = 256 << 10;
+    let (world, mut port) = ready("output-waits");
+    let (listener, server_port) = server();
+    let mut peer = transparent(&mut port, &listener, server_port);
+    let up = awkward_bytes(UP, 3);
+    let down = awkward_bytes(DOWN, 4);
+    let down_digest = Sha256::digest(&down);
+    let mut peer_reader = peer.try_clone().expect("clone");
+    let peer_writer = thread::spawn(move || {
+        peer.write_all(&down).expect("server write");
+        peer
+    });
+    // The PTY's buffer toward the client fills up: from here the modem's output waits.
+    let deadline = Instant::now() + TIMEOUT;
+    while readable(&port) < 2048 {
+        assert!(Instant::now() < deadline, "no output reached the PTY");
+        thread::sleep(Duration::from_millis(1));
+    }
+    let mut dte_writer = port.file.try_clone().expect("clone port");
+    let (written_tx, written) = std::sync::mpsc::channel();
+    let up_copy = up.clone();
+    thread::spawn(move || {
+        let result = dte_writer.write_all(&up_copy);
+        let _ = written_tx.send(result.map_err(|e| e.to_string()));
+    });
+    match written.recv_timeout(TIMEOUT) {
+        Ok(result) => result.expect("DTE write"),
+        Err(_) => panic!("the modem stopped reading its client while output waited"),
+    }
+    let got = read_exactly(&mut port.file, DOWN);
+    assert_eq!(got.len(), DOWN, "TCP→DTE byte count");
+    assert_eq!(Sha256::digest(&got), down_digest, "TCP→DTE digest");
+    let received_up = read_exactly(&mut peer_reader, UP);
+    assert!(received_up == up, "DTE→TCP bytes differ");
+    let _peer = peer_writer.join().expect("peer writer");
+    world.stop();
+}
+
 #[test]
 fn escape_commands_and_ato_on_real_sockets() {
     let (world, mut port) = ready("escape");

@@ -1,6 +1,7 @@
 //! The virtual serial port: a PTY whose slave is raw from birth and held open by us, a stable
 //! symlink to it, and inotify watching client opens and closes (PTYs carry no DTR line).
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use tokio::io::unix::AsyncFd;
 /// pty-process registers its master for reading and writing; every time the client drains its
 /// input the kernel then reports the master writable and the runtime wakes for nothing. Reads
 /// here clear readiness after a short read instead of reading again for `EAGAIN`, and writes are
-/// plain `write(2)`, waiting for writability only in the rare case the client's buffer is full.
+/// plain `write(2)`: what the client's buffer has no room for waits in an [`Outbox`].
 pub struct PtyMaster {
     fd: AsyncFd<OwnedFd>,
 }
@@ -65,37 +66,135 @@ impl PtyMaster {
         }
     }
 
-    pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            // SAFETY: bytes is valid for bytes.len() readable bytes.
-            let n = unsafe { libc::write(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-            if n >= 0 {
-                bytes = &bytes[n as usize..];
+    /// Writes what the client's buffer takes now, without waiting; `Ok(0)` when it is full.
+    pub fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        // SAFETY: bytes is valid for bytes.len() readable bytes.
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() == io::ErrorKind::WouldBlock {
+            Ok(0)
+        } else {
+            Err(error)
+        }
+    }
+
+    /// A write watch on a duplicate of the master: registering the master itself for writing
+    /// would wake the runtime every time the client drains its input.
+    fn write_watch(&self) -> io::Result<AsyncFd<OwnedFd>> {
+        let dup = self.fd.get_ref().try_clone()?;
+        // SAFETY: dup is an owned duplicate of the master, open for the life of the watch.
+        unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
+            .map_err(|e| e.into_parts().1)
+    }
+}
+
+/// Output for the client that its PTY buffer had no room for yet, oldest first, written as the
+/// client reads: the session never waits in a write, so it keeps reading while output drains.
+/// The outputs are kept as they came (no copy), the first one partly written.
+#[derive(Default)]
+pub struct Outbox {
+    chunks: VecDeque<Vec<u8>>,
+    /// How much of the first chunk is already written.
+    written: usize,
+    /// Bytes waiting, over all chunks.
+    len: usize,
+    /// The write watch, from the first full buffer until a write finds room again.
+    watch: Option<AsyncFd<OwnedFd>>,
+}
+
+impl Outbox {
+    /// Bytes waiting for room.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes `bytes` after whatever is waiting: now, as far as the client has room, and the
+    /// rest later ([`Outbox::drain_below`]).
+    pub fn queue(&mut self, master: &PtyMaster, bytes: Vec<u8>) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.is_empty() {
+            let written = master.try_write(&bytes)?;
+            if written == bytes.len() {
+                // Room again: the watch is not needed until the next full buffer.
+                self.watch = None;
+                return Ok(());
+            }
+            self.written = written;
+            self.len = bytes.len() - written;
+        } else {
+            self.len += bytes.len();
+        }
+        self.chunks.push_back(bytes);
+        Ok(())
+    }
+
+    /// Writes as the client makes room until fewer than `level` bytes wait (at least until
+    /// none does for a `level` of 0 or 1). Cancel-safe: every write is complete when it returns.
+    pub async fn drain_below(&mut self, master: &PtyMaster, level: usize) -> io::Result<()> {
+        let level = level.max(1);
+        while self.len >= level {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let written = master.try_write(&front[self.written..])?;
+            if written > 0 {
+                self.consumed(written);
                 continue;
             }
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::WouldBlock {
-                return Err(error);
+            if self.watch.is_none() {
+                self.watch = Some(master.write_watch()?);
             }
-            self.wait_writable().await?;
+            if let Some(watch) = &self.watch {
+                // Cleared before the next write: an edge after it is kept, so none is missed.
+                watch.writable().await?.clear_ready();
+            }
         }
         Ok(())
     }
 
-    /// Waits until the client has read enough to make room, through a short-lived write watch.
-    async fn wait_writable(&self) -> io::Result<()> {
-        let dup = self.fd.get_ref().try_clone()?;
-        // SAFETY: dup is an owned duplicate of the master, open for the life of the watch.
-        let watch = unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }
-            .map_err(|e| e.into_parts().1)?;
-        let _guard = watch.writable().await?;
-        Ok(())
+    /// Writes what fits now and forgets the rest (the port is going away).
+    pub fn write_what_fits(&mut self, master: &PtyMaster) {
+        while let Some(front) = self.chunks.front() {
+            match master.try_write(&front[self.written..]) {
+                Ok(written) if written > 0 => self.consumed(written),
+                _ => break,
+            }
+        }
+        self.clear();
+    }
+
+    /// Forgets everything waiting (the client left, or writing failed).
+    pub fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.written = 0;
+        self.len = 0;
+        self.watch = None;
+    }
+
+    fn consumed(&mut self, written: usize) {
+        self.written += written;
+        self.len -= written;
+        if self.chunks.front().is_some_and(|f| self.written == f.len()) {
+            self.chunks.pop_front();
+            self.written = 0;
+        }
     }
 }
 
 /// An open PTY pair plus the watch on its slave node.
 pub struct VirtualPort {
     pub master: PtyMaster,
+    /// What the master had no room for yet.
+    pub outbox: Outbox,
     /// Held so the port survives a client closing it (no EIO, no POLLHUP busy loop).
     slave: pty_process::Pts,
     pub slave_path: PathBuf,
@@ -172,6 +271,7 @@ impl VirtualPort {
         };
         Ok(VirtualPort {
             master: PtyMaster::new(master)?,
+            outbox: Outbox::default(),
             slave,
             slave_path,
             watcher,
@@ -319,5 +419,94 @@ pub fn create_link(link: &Path, target: &Path) -> Result<(), LinkError> {
 pub fn remove_link(link: &Path, target: &Path) {
     if std::fs::read_link(link).is_ok_and(|t| t == target) {
         let _ = std::fs::remove_file(link);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+
+    use super::*;
+
+    /// The slave opened like a client: blocking reads (the reader runs on a thread of its own).
+    fn client(port: &VirtualPort) -> std::fs::File {
+        let path = std::ffi::CString::new(port.slave_path.as_os_str().as_encoded_bytes())
+            .expect("path without NUL");
+        // SAFETY: a valid NUL-terminated path.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY) };
+        assert!(fd >= 0, "open: {}", io::Error::last_os_error());
+        // SAFETY: fd was just opened and is owned here.
+        std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[tokio::test]
+    async fn queue_never_waits_and_the_outbox_drains_in_order_as_the_client_reads() {
+        const SIZE: usize = 1 << 20;
+        let mut port = VirtualPort::open().expect("pty");
+        let mut reader = client(&port);
+        let data = pattern(SIZE);
+        // A client that reads nothing yet: the PTY takes a few KiB, the outbox the rest.
+        let (first, second) = data.split_at(SIZE / 2);
+        port.outbox
+            .queue(&port.master, first.to_vec())
+            .expect("queue");
+        let waiting = port.outbox.len();
+        assert!(waiting > 0 && waiting < SIZE / 2, "{waiting} bytes waiting");
+        port.outbox
+            .queue(&port.master, second.to_vec())
+            .expect("queue");
+        assert_eq!(port.outbox.len(), waiting + SIZE / 2);
+
+        let got = std::thread::spawn(move || {
+            let mut got = vec![0u8; SIZE];
+            reader.read_exact(&mut got).map(|()| got)
+        });
+        port.outbox
+            .drain_below(&port.master, 1)
+            .await
+            .expect("drain");
+        assert!(port.outbox.is_empty());
+        let got = got.join().expect("reader").expect("read");
+        assert!(got == data, "the client got other bytes than were queued");
+    }
+
+    #[tokio::test]
+    async fn drain_below_stops_at_its_level_and_clear_forgets_the_rest() {
+        const SIZE: usize = 256 << 10;
+        let mut port = VirtualPort::open().expect("pty");
+        let mut reader = client(&port);
+        port.outbox
+            .queue(&port.master, pattern(SIZE))
+            .expect("queue");
+        let waiting = port.outbox.len();
+        assert!(waiting > 64 << 10, "{waiting} bytes waiting");
+        // Reads until the outbox is below 64 KiB, then stops reading.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let reading = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            let mut total = 0;
+            while done_rx.try_recv().is_err() {
+                total += reader.read(&mut buf).expect("read");
+            }
+            (reader, total)
+        });
+        port.outbox
+            .drain_below(&port.master, 64 << 10)
+            .await
+            .expect("drain");
+        let left = port.outbox.len();
+        assert!(left < 64 << 10, "{left} bytes left");
+        done_tx.send(()).expect("stop the reader");
+        // The reader may be waiting in a read: give it something to return with.
+        port.outbox.clear();
+        assert!(port.outbox.is_empty());
+        port.master.try_write(b"x").expect("write");
+        let (_reader, total) = reading.join().expect("reader");
+        assert!(total > 0, "the client read nothing");
     }
 }

@@ -18,6 +18,14 @@ use crate::control::{Request, Verb};
 use crate::modem::{Input, Instant, Modem, Output, PortEvent};
 use crate::network::sms::Incoming;
 
+/// While more output than this waits for a PTY client, the session takes no socket input (most
+/// of that output): the socket tasks then stop reading and the peers' TCP windows close.
+const OUTPUT_BACKLOG: usize = 64 * 1024;
+
+/// While more than this waits, the session takes nothing that could write to a PTY client (not
+/// even the client's own bytes, which may be echoed) until the client reads: memory stays bounded.
+const OUTPUT_HOLD: usize = 1 << 20;
+
 /// A control request for one modem, with where its one response line goes.
 pub(crate) struct ControlMsg {
     pub verb: Verb,
@@ -87,8 +95,11 @@ pub(crate) struct Session {
 enum Wake {
     Pty(io::Result<usize>),
     PtyActivity(io::Result<Vec<PortActivity>>),
-    /// A read from / opens and closes on `instance_ports[slot]`.
+    /// The main PTY took what waited in its outbox (down to the level asked for).
+    PtyWritten(io::Result<()>),
+    /// A read from / opens and closes on / a write to `instance_ports[slot]`.
     InstancePty(usize, io::Result<usize>),
+    InstanceWritten(usize, io::Result<()>),
     InstanceActivity(usize, io::Result<Vec<PortActivity>>),
     TcpAccept(io::Result<(TcpStream, SocketAddr)>),
     TcpRead(io::Result<usize>),
@@ -102,26 +113,50 @@ enum Wake {
     Stop,
 }
 
-async fn read_pty_or_wait(
-    master: Option<&mut pty::PtyMaster>,
-    buf: &mut [u8],
-) -> io::Result<usize> {
+async fn read_pty_or_wait(master: Option<&pty::PtyMaster>, buf: &mut [u8]) -> io::Result<usize> {
     match master {
         Some(master) => master.read(buf).await,
         None => std::future::pending().await,
     }
 }
 
-/// The master and the open/close watcher of an instance port, if there is one.
-fn instance_parts(
-    port: Option<&mut InstancePty>,
+/// A port's master with its outbox, to write what waits.
+type Writer<'a> = (&'a pty::PtyMaster, &'a mut pty::Outbox);
+
+/// The master, the open/close watcher and the outbox of a port, if there is one.
+fn port_parts(
+    port: Option<&mut VirtualPort>,
 ) -> (
-    Option<&mut pty::PtyMaster>,
+    Option<&pty::PtyMaster>,
     Option<&mut tokio::io::unix::AsyncFd<inotify::Inotify>>,
+    Option<Writer<'_>>,
 ) {
     match port {
-        Some(port) => (Some(&mut port.port.master), port.port.watcher.as_mut()),
-        None => (None, None),
+        Some(port) => (
+            Some(&port.master),
+            port.watcher.as_mut(),
+            Some((&port.master, &mut port.outbox)),
+        ),
+        None => (None, None, None),
+    }
+}
+
+/// Writes a port's waiting output as its client makes room, until less than `level` waits;
+/// never ends while nothing waits.
+async fn drain_or_wait(port: Option<Writer<'_>>, level: usize) -> io::Result<()> {
+    match port {
+        Some((master, outbox)) if !outbox.is_empty() => outbox.drain_below(master, level).await,
+        _ => std::future::pending().await,
+    }
+}
+
+/// How far a port's outbox is drained before the session looks again: below the back-pressure
+/// limit while it is over it (so socket input resumes), else until empty.
+fn drain_level(waiting: usize) -> usize {
+    if waiting >= OUTPUT_BACKLOG {
+        OUTPUT_BACKLOG
+    } else {
+        1
     }
 }
 
@@ -201,10 +236,15 @@ impl Session {
         let mut sms_open = true;
         self.carry_out_outputs().await;
         loop {
-            let deadline = self.modem.next_deadline();
+            // While a PTY client reads the modem's output more slowly than it comes, stop taking
+            // socket input (and past OUTPUT_HOLD, anything that could write to the client).
+            let waiting = self.output_waiting();
+            let holding = waiting >= OUTPUT_HOLD;
+            let taking_sockets = waiting < OUTPUT_BACKLOG;
+            let deadline = self.modem.next_deadline().filter(|_| !holding);
             // While peers take the modem's data more slowly than the client sends it, stop
             // reading the client: the kernel's buffers then slow it down.
-            let reading_client = !self.sockets.backlogged();
+            let reading_client = !self.sockets.backlogged() && !holding;
             let wake = {
                 let timer = async {
                     match deadline {
@@ -217,14 +257,16 @@ impl Session {
                         None => std::future::pending().await,
                     }
                 };
-                let (master, watcher) = match self.port.as_mut() {
-                    Some(port) => (Some(&mut port.master), port.watcher.as_mut()),
-                    None => (None, None),
-                };
+                let (master, watcher, out) = port_parts(self.port.as_mut());
+                let out_level = drain_level(out.as_ref().map_or(0, |(_, o)| o.len()));
                 let master = master.filter(|_| reading_client);
                 let mut extra = self.instance_ports.iter_mut();
-                let (extra_master_a, extra_watcher_a) = instance_parts(extra.next());
-                let (extra_master_b, extra_watcher_b) = instance_parts(extra.next());
+                let (extra_master_a, extra_watcher_a, extra_out_a) =
+                    port_parts(extra.next().map(|p| &mut p.port));
+                let (extra_master_b, extra_watcher_b, extra_out_b) =
+                    port_parts(extra.next().map(|p| &mut p.port));
+                let extra_level_a = drain_level(extra_out_a.as_ref().map_or(0, |(_, o)| o.len()));
+                let extra_level_b = drain_level(extra_out_b.as_ref().map_or(0, |(_, o)| o.len()));
                 let extra_master_a = extra_master_a.filter(|_| reading_client);
                 let extra_master_b = extra_master_b.filter(|_| reading_client);
                 let [buf_a, buf_b] = &mut instance_bufs;
@@ -238,18 +280,25 @@ impl Session {
                 };
                 let tcp_accept = async {
                     match &self.tcp_listener {
-                        Some(l) => l.accept().await,
-                        None => std::future::pending().await,
+                        Some(l) if !holding => l.accept().await,
+                        _ => std::future::pending().await,
                     }
                 };
                 let unix_accept = async {
                     match &self.unix_listener {
-                        Some(l) => l.accept().await,
-                        None => std::future::pending().await,
+                        Some(l) if !holding => l.accept().await,
+                        _ => std::future::pending().await,
+                    }
+                };
+                let socket_input = async {
+                    if taking_sockets {
+                        self.sockets.next_input().await
+                    } else {
+                        std::future::pending().await
                     }
                 };
                 let control = async {
-                    if control_open {
+                    if control_open && !holding {
                         self.control.recv().await
                     } else {
                         std::future::pending().await
@@ -261,8 +310,10 @@ impl Session {
                 // come last, so a flood of them never holds up the client's bytes or a timer.
                 // Socket events come after timers, so a busy peer cannot delay a deadline; a
                 // busy client cannot starve them either, as its reads stop at the backlog.
+                // Writes of waiting output come right after the PTY reads: neither direction
+                // waits for the other.
                 let sms = async {
-                    if sms_open {
+                    if sms_open && !holding {
                         self.sms_in.recv().await
                     } else {
                         std::future::pending().await
@@ -277,18 +328,41 @@ impl Session {
                     a = activity_or_wait(extra_watcher_b) => Wake::InstanceActivity(1, a),
                     r = read_pty_or_wait(extra_master_a, buf_a) => Wake::InstancePty(0, r),
                     r = read_pty_or_wait(extra_master_b, buf_b) => Wake::InstancePty(1, r),
+                    r = drain_or_wait(out, out_level) => Wake::PtyWritten(r),
+                    r = drain_or_wait(extra_out_a, extra_level_a) => Wake::InstanceWritten(0, r),
+                    r = drain_or_wait(extra_out_b, extra_level_b) => Wake::InstanceWritten(1, r),
                     r = read_or_wait(tcp_client, &mut tcp_buf) => Wake::TcpRead(r),
                     r = read_or_wait(unix_client, &mut unix_buf) => Wake::UnixRead(r),
                     c = tcp_accept => Wake::TcpAccept(c),
                     c = unix_accept => Wake::UnixAccept(c),
                     () = timer => Wake::Timer,
-                    input = self.sockets.next_input() => Wake::Socket(input),
+                    input = socket_input => Wake::Socket(input),
                     incoming = sms => Wake::Sms(incoming),
                     m = control => Wake::Control(m),
                 }
             };
             match wake {
-                Wake::Stop => break,
+                Wake::Stop => {
+                    // What the clients have room for still reaches them; the rest is lost.
+                    for port in self.ports_mut() {
+                        port.outbox.write_what_fits(&port.master);
+                    }
+                    break;
+                }
+                Wake::PtyWritten(Ok(())) => {}
+                Wake::PtyWritten(Err(e)) => {
+                    tracing::error!("PTY write failed: {e}");
+                    if let Some(port) = self.port.as_mut() {
+                        port.outbox.clear();
+                    }
+                }
+                Wake::InstanceWritten(_, Ok(())) => {}
+                Wake::InstanceWritten(slot, Err(e)) => {
+                    tracing::error!("PTY write failed on an instance port: {e}");
+                    if let Some(port) = self.instance_ports.get_mut(slot) {
+                        port.port.outbox.clear();
+                    }
+                }
                 Wake::Pty(Ok(n)) if n > 0 => {
                     if self.pty_clients == 0 {
                         self.pty_clients = 1;
@@ -363,6 +437,7 @@ impl Session {
                             count_clients(&mut port.clients, &mut port.open_implied, *event);
                             if port.clients == 0 {
                                 port.port.discard_unread_output();
+                                port.port.outbox.clear();
                             }
                         }
                         self.sync_instance_attached(slot);
@@ -444,6 +519,7 @@ impl Session {
                 }
                 self.feed(now, input);
                 self.carry_out_outputs().await;
+                self.flush_outboxes().await;
                 world::acted_response(self.index)
             }
             Verb::Modems | Verb::Events | Verb::SmsDeliver { .. } | Verb::SmsSent { .. } => {
@@ -475,9 +551,37 @@ impl Session {
     fn pty_event(&mut self, event: PortActivity) {
         count_clients(&mut self.pty_clients, &mut self.pty_open_implied, event);
         if self.pty_clients == 0
-            && let Some(port) = &self.port
+            && let Some(port) = self.port.as_mut()
         {
             port.discard_unread_output();
+            port.outbox.clear();
+        }
+    }
+
+    /// Every PTY of the modem: the main port and the instance ports.
+    fn ports_mut(&mut self) -> impl Iterator<Item = &mut VirtualPort> {
+        self.port
+            .iter_mut()
+            .chain(self.instance_ports.iter_mut().map(|p| &mut p.port))
+    }
+
+    /// Output waiting for PTY clients to make room, over all ports.
+    fn output_waiting(&self) -> usize {
+        let main = self.port.as_ref().map_or(0, |p| p.outbox.len());
+        main + self
+            .instance_ports
+            .iter()
+            .map(|p| p.port.outbox.len())
+            .sum::<usize>()
+    }
+
+    /// Waits until every PTY client has taken all the output waiting for it.
+    async fn flush_outboxes(&mut self) {
+        for port in self.ports_mut() {
+            if let Err(e) = port.outbox.drain_below(&port.master, 1).await {
+                tracing::error!("PTY write failed: {e}");
+                port.outbox.clear();
+            }
         }
     }
 
@@ -543,15 +647,17 @@ impl Session {
         self.feed(now, Input::Instance(instance, event));
     }
 
-    /// Bytes for the client of AT instance `instance`'s own port, if one is there.
-    async fn write_instance(&mut self, instance: u8, bytes: &[u8]) {
+    /// Bytes for the client of AT instance `instance`'s own port, if one is there: written
+    /// as far as it has room, the rest when it reads.
+    fn write_instance(&mut self, instance: u8, bytes: Vec<u8>) {
         if let Some(port) = self
             .instance_ports
-            .iter()
+            .iter_mut()
             .find(|p| p.instance == instance && p.clients > 0)
-            && let Err(e) = port.port.master.write_all(bytes).await
+            && let Err(e) = port.port.outbox.queue(&port.port.master, bytes)
         {
             tracing::error!("PTY write failed on instance {instance}: {e}");
+            port.port.outbox.clear();
         }
     }
 
@@ -601,7 +707,7 @@ impl Session {
                         if observed {
                             self.publish(at, EventBody::DteOut(Arc::from(&bytes[..])));
                         }
-                        self.write_dte(&bytes).await;
+                        self.write_dte(bytes).await;
                     }
                     Output::InstanceDte(instance, bytes) => {
                         if observed {
@@ -613,7 +719,7 @@ impl Session {
                                 ),
                             );
                         }
-                        self.write_instance(instance, &bytes).await;
+                        self.write_instance(instance, bytes);
                     }
                     Output::Socket(id, command) => self.sockets.command(id, command),
                     Output::Resolve { query, name } => self.sockets.resolve(query, name),
@@ -647,24 +753,27 @@ impl Session {
         self.outputs = outputs;
     }
 
-    async fn write_dte(&mut self, bytes: &[u8]) {
-        if self.pty_clients > 0
-            && let Some(port) = self.port.as_mut()
-            && let Err(e) = port.master.write_all(bytes).await
-        {
-            tracing::error!("PTY write failed: {e}");
-        }
+    /// Bytes for the clients: the PTY's as far as it has room (the rest when it reads, so the
+    /// session never stops reading for it); a socket client's as it takes them.
+    async fn write_dte(&mut self, bytes: Vec<u8>) {
         if let Some(client) = self.tcp_client.as_mut()
-            && client.write_all(bytes).await.is_err()
+            && client.write_all(&bytes).await.is_err()
         {
             self.tcp_client = None;
             self.sync_attached();
         }
         if let Some(client) = self.unix_client.as_mut()
-            && client.write_all(bytes).await.is_err()
+            && client.write_all(&bytes).await.is_err()
         {
             self.unix_client = None;
             self.sync_attached();
+        }
+        if self.pty_clients > 0
+            && let Some(port) = self.port.as_mut()
+            && let Err(e) = port.outbox.queue(&port.master, bytes)
+        {
+            tracing::error!("PTY write failed: {e}");
+            port.outbox.clear();
         }
     }
 }
