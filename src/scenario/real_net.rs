@@ -300,12 +300,29 @@ impl RealPeers {
         let io = match transport {
             Transport::Tcp => {
                 let wait = wait.max(Duration::from_millis(1));
-                let stream = if from == Ipv4Addr::LOCALHOST {
+                let connected = if from == Ipv4Addr::LOCALHOST {
                     TcpStream::connect_timeout(&address, wait)
                 } else {
                     tcp_connect_from(from, port, wait)
-                }
-                .map_err(cannot)?;
+                };
+                let stream = match connected {
+                    // The kernel completed the handshake and the listener's owner reset the
+                    // connection before `connect` looked: connected, then reset by the peer
+                    // (a firewall turning a caller away), not a failure to connect.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                        self.note(now, format!("{name} connects to {target}: reset at once"));
+                        let turned_away = RealConnection {
+                            io: None,
+                            received: Vec::new(),
+                            eof: false,
+                            reset: true,
+                            fin_sent: false,
+                        };
+                        self.name_connection(name, turned_away);
+                        return Ok(());
+                    }
+                    other => other.map_err(cannot)?,
+                };
                 stream.set_nonblocking(true).map_err(cannot)?;
                 stream.set_nodelay(true).map_err(cannot)?;
                 Io::Tcp(stream)
